@@ -1,0 +1,1 @@
+"""The Frontdesk back office: FastAPI over SQLite (embedded) or PostgreSQL."""

@@ -1,0 +1,96 @@
+"""The back-office application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+import backoffice.models_registry  # noqa: F401  (every table, for merges and foreign keys)
+from backoffice.audit.dependencies import record_request_failure
+from backoffice.audit.router import audit_router
+from backoffice.clinic.router import clinic_router
+from backoffice.db import SessionDep, make_engine
+from backoffice.devices.router import devices_router, kiosk_router
+from backoffice.errors import install_error_handlers
+from backoffice.patients.router import patients_router
+from backoffice.security.crypto import FieldCipher, load_keyring
+from backoffice.settings import Settings, get_settings
+from backoffice.staff.router import auth_router, users_router
+from shared import API_VERSION
+
+access_log = logging.getLogger("frontdesk.access")
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", name="health")
+def health(session: SessionDep) -> dict[str, str]:
+    """Liveness and database reachability; no authentication, no data."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    app = FastAPI(
+        title="Frontdesk back office",
+        version=API_VERSION,
+        description="Patients, scheduling, check-in, payments and billing for medical practices.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    app.state.cipher = FieldCipher(load_keyring(settings.resolved_key_file, create=True))
+    app.state.signing_key = settings.signing_key()
+    app.state.on_request_failure = record_request_failure
+
+    api = APIRouter(prefix=f"/api/{API_VERSION}")
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        devices_router,
+        kiosk_router,
+        patients_router,
+        audit_router,
+        clinic_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_id_and_access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Log method, route template, status and time: never the query string or path
+        values, which carry names and birth dates."""
+        incoming = request.headers.get("x-request-id", "")
+        request_id = (
+            incoming if 8 <= len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        )
+        request.state.request_id = request_id
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        access_log.info(
+            "%s %s %d %.1fms %s",
+            request.method,
+            getattr(route, "path", "-"),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            request_id,
+        )
+        response.headers["X-Request-ID"] = request_id
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

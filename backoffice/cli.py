@@ -1,0 +1,265 @@
+"""Back-office commands: serve, db, users, devices, audit, keys, demo."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from backoffice.settings import get_settings
+from shared.enums import PrincipalKind, Role
+from shared.errors import AppError, InvalidInput
+
+serve_app = typer.Typer(help="Run the back-office web service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+devices_app = typer.Typer(help="Kiosk device principals.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+keys_app = typer.Typer(help="Field-encryption keys.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo clinic.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(serve_app, name="backoffice")
+    root.add_typer(db_app, name="db")
+    root.add_typer(users_app, name="users")
+    root.add_typer(devices_app, name="devices")
+    root.add_typer(audit_app, name="audit")
+    root.add_typer(keys_app, name="keys")
+    root.add_typer(demo_app, name="demo")
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    import backoffice.models_registry  # noqa: F401  (every table, for foreign keys)
+    from backoffice.db import make_engine
+
+    return make_engine(get_settings().resolved_database_url)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session for one command, committed when it succeeds; refuses an unmigrated database."""
+    from backoffice.migrate import current_revision, head_revision
+
+    engine = _engine()
+    if current_revision(engine) != head_revision():
+        raise AppError("the database is not at the current schema; run: frontdesk db upgrade")
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.commit()
+    engine.dispose()
+
+
+def _cli_actor():  # type: ignore[no-untyped-def]
+    from backoffice.security.dependencies import Actor
+    from backoffice.security.principal import CLI_ORIGIN, Principal
+
+    return Actor(Principal(PrincipalKind.SYSTEM, None, f"cli:{getpass.getuser()}"), CLI_ORIGIN)
+
+
+def _cipher():  # type: ignore[no-untyped-def]
+    from backoffice.security.crypto import FieldCipher, load_keyring
+
+    return FieldCipher(load_keyring(get_settings().resolved_key_file, create=True))
+
+
+# --- serve -------------------------------------------------------------------------------
+
+
+@serve_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
+) -> None:
+    """Serve the API (and its docs at /docs)."""
+    import uvicorn
+
+    from backoffice.migrate import current_revision, head_revision
+
+    settings = get_settings()
+    if current_revision(_engine()) != head_revision():
+        raise AppError("the database is not at the current schema; run: frontdesk db upgrade")
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        raise AppError("several workers need PostgreSQL; SQLite serves one process")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # uvicorn's own access log prints query strings, which carry names and birth dates.
+    uvicorn.run("backoffice.asgi:app", host=host, port=port, workers=workers, access_log=False)
+
+
+# --- db ----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Bring the database schema up to date (creates the SQLite file if needed)."""
+    from backoffice.migrate import current_revision, upgrade
+
+    engine = _engine()
+    upgrade(engine, revision)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    from backoffice.migrate import current_revision, head_revision
+
+    typer.echo(f"current {current_revision(_engine()) or 'none'}, head {head_revision()}")
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Sign-in name")],
+    role: Annotated[Role, typer.Option(help="Role")],
+    password: Annotated[str | None, typer.Option(help="Prompted for when left out")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown to colleagues")] = None,
+) -> None:
+    """Create a staff account (the first admin, and everyone after)."""
+    from pydantic import ValidationError
+
+    from backoffice.staff import service as staff_service
+    from backoffice.staff.schemas import StaffUserCreate
+
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = StaffUserCreate(
+            username=username, display_name=display_name or username, role=role, password=password
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    with _session() as session:
+        user = staff_service.create_user(session, data=data)
+        _cli_actor().audit(
+            session,
+            "user.create",
+            resource_type="staff_user",
+            resource_id=user.id,
+            detail={"role": role.value},
+        )
+    typer.echo(f"created {role.value} account {user.username}")
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+@devices_app.command("add-kiosk")
+def devices_add_kiosk(
+    name: Annotated[str, typer.Argument(help="A name staff will recognise")],
+) -> None:
+    """Create a kiosk principal and print its token, once."""
+    from backoffice.devices import service as devices_service
+
+    with _session() as session:
+        device, token = devices_service.add_kiosk(session, name=name, created_by=None)
+        _cli_actor().audit(session, "device.create", resource_type="device", resource_id=device.id)
+    typer.echo(f"kiosk {device.name} ({device.id})")
+    typer.echo(f"token (shown once; set FRONTDESK_KIOSK_TOKEN on the kiosk): {token}")
+
+
+@devices_app.command("revoke")
+def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
+    from sqlmodel import select
+
+    from backoffice.devices import service as devices_service
+    from backoffice.devices.models import Device
+
+    with _session() as session:
+        device = session.exec(select(Device).where(Device.name == name)).first()
+        if device is None:
+            raise AppError(f"no device named {name!r}")
+        devices_service.revoke(session, device=device)
+        _cli_actor().audit(session, "device.revoke", resource_type="device", resource_id=device.id)
+    typer.echo(f"revoked {name}")
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the hash chain end to end; exit 1 if any event was changed or removed."""
+    from dataclasses import asdict
+
+    from backoffice.audit.service import verify_chain
+
+    with _session() as session:
+        report = verify_chain(session)
+    if as_json:
+        typer.echo(json.dumps(asdict(report)))
+    elif report.ok:
+        typer.echo(f"audit chain intact: {report.events_checked} events")
+    if not report.ok:
+        print(
+            f"frontdesk: error: audit chain broken at event {report.broken_at_seq}: "
+            f"{report.reason}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new encryption key, make it active, and re-encrypt every protected field."""
+    from backoffice.security import key_rotation
+
+    settings = get_settings()
+    with _session() as session:
+        result = key_rotation.rotate(session, key_file=settings.resolved_key_file)
+        _cli_actor().audit(
+            session,
+            "keys.rotate",
+            detail={"new_key_id": result.new_key_id, "reencrypted": result.reencrypted},
+        )
+    typer.echo(f"active key {result.new_key_id}; re-encrypted {result.reencrypted} values")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    from backoffice.security import key_rotation
+
+    settings = get_settings()
+    with _session() as session:
+        usage = key_rotation.usage(session, key_file=settings.resolved_key_file)
+    for key_id, (active, count) in usage.items():
+        typer.echo(f"{key_id}  {'active' if active else 'retired'}  {count} values")
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+@demo_app.command("seed")
+def demo_seed(
+    seed: Annotated[int, typer.Option(help="Random seed")] = 20261121,
+    patients: Annotated[int, typer.Option(min=1, max=100_000)] = 80,
+) -> None:
+    """Fill an empty database with a believable demo clinic."""
+    from backoffice import demo
+
+    with _session() as session:
+        summary = demo.seed(
+            session,
+            cipher=_cipher(),
+            actor=_cli_actor(),
+            seed=seed,
+            patients=patients,
+            var_dir=get_settings().var_dir,
+        )
+    typer.echo(summary)

@@ -1,0 +1,1 @@
+"""The practice itself: its locations and its providers."""

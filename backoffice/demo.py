@@ -1,0 +1,288 @@
+"""A believable demo clinic from a fixed random seed: two locations, six providers, a staff
+account per role, and patients with insurance. Everything goes through the same services
+as real registrations, so the demo data is audited and valid like any other."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from backoffice.clinic.models import Location, Provider
+from backoffice.patients import service as patients_service
+from backoffice.patients.models import Patient
+from backoffice.patients.schemas import PatientCreate, PolicyCreate
+from backoffice.security.crypto import FieldCipher
+from backoffice.security.dependencies import Actor
+from backoffice.staff import service as staff_service
+from backoffice.staff.schemas import StaffUserCreate
+from shared.enums import Role
+from shared.validators import npi_with_check_digit
+
+FIRST_NAMES = {
+    "female": [
+        "Maria",
+        "Jennifer",
+        "Aisha",
+        "Mei",
+        "Sofia",
+        "Emily",
+        "Grace",
+        "Olivia",
+        "Priya",
+        "Ana",
+        "Linda",
+        "Fatima",
+        "Hannah",
+        "Rosa",
+        "Keisha",
+        "Yuki",
+        "Chloe",
+        "Ines",
+    ],
+    "male": [
+        "James",
+        "Carlos",
+        "Wei",
+        "Mohammed",
+        "David",
+        "Luis",
+        "Daniel",
+        "Kwame",
+        "Ethan",
+        "Raj",
+        "Miguel",
+        "Samuel",
+        "Tomas",
+        "Andre",
+        "Noah",
+        "Hiro",
+        "Omar",
+        "Peter",
+    ],
+}
+LAST_NAMES = [
+    "Garcia",
+    "Smith",
+    "Nguyen",
+    "Johnson",
+    "Okafor",
+    "Patel",
+    "Kim",
+    "Rodriguez",
+    "Brown",
+    "Cohen",
+    "Martinez",
+    "O'Brien",
+    "Williams",
+    "Chen",
+    "Lopez",
+    "Haddad",
+    "Davis",
+    "Muller",
+    "Hernandez",
+    "Kowalski",
+    "Silva",
+    "Jackson",
+    "Nakamura",
+    "Rossi",
+    "Anderson",
+    "Reyes",
+    "Ali",
+    "Thompson",
+    "Dubois",
+    "Santos",
+]
+STREETS = [
+    "Maple St",
+    "Oak Ave",
+    "Washington St",
+    "Elm St",
+    "Riverside Dr",
+    "Park Ave",
+    "Highland Ave",
+    "Center St",
+    "Pleasant St",
+    "Chestnut St",
+]
+CITIES = [
+    ("Springfield", "MA", "011"),
+    ("Worcester", "MA", "016"),
+    ("Boston", "MA", "021"),
+    ("Cambridge", "MA", "021"),
+    ("Hartford", "CT", "061"),
+    ("Providence", "RI", "029"),
+]
+# Demo payers: names and the claim payer ids clearinghouses commonly list for them.
+PAYERS = [
+    ("Aetna", "60054", "Aetna Choice POS II"),
+    ("Blue Cross Blue Shield of Massachusetts", "SB700", "Blue Care Elect PPO"),
+    ("Cigna", "62308", "Cigna Open Access Plus"),
+    ("UnitedHealthcare", "87726", "UHC Choice Plus"),
+    ("Harvard Pilgrim Health Care", "04271", "HPHC HMO"),
+    ("Tufts Health Plan", "04298", "Tufts Navigator"),
+    ("Medicare Part B (NGS)", "14312", "Original Medicare"),
+]
+PROVIDERS = [
+    ("Elena", "Marsh", "MD", "207Q00000X", "Family Medicine"),
+    ("Samuel", "Okoye", "MD", "207R00000X", "Internal Medicine"),
+    ("Priya", "Raman", "MD", "208000000X", "Pediatrics"),
+    ("Daniel", "Feld", "NP", "363LF0000X", "Family Nurse Practitioner"),
+    ("Grace", "Liu", "MD", "207N00000X", "Dermatology"),
+    ("Marcus", "Bell", "DO", "207X00000X", "Orthopaedic Surgery"),
+]
+STAFF = [
+    ("admin", "Clinic Administrator", Role.ADMIN),
+    ("frontdesk", "Rosa Diaz", Role.FRONT_DESK),
+    ("nurse", "Tom Becker", Role.NURSE),
+    ("drmarsh", "Dr Elena Marsh", Role.PROVIDER),
+    ("billing", "Ann Whitfield", Role.BILLING),
+]
+
+
+def credentials_file(var_dir: Path) -> Path:
+    return var_dir / "demo-credentials.txt"
+
+
+def seed(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    actor: Actor,
+    seed: int,
+    patients: int,
+    var_dir: Path | None = None,
+) -> str:
+    """Seed an empty database; on a seeded one, do nothing (so the demo can be re-run)."""
+    if session.exec(select(func.count()).select_from(Patient)).one():
+        return "demo data already present; nothing to do"
+    rng = random.Random(seed)
+    locations = [
+        Location(
+            name="Maple Street Family Medicine - Downtown",
+            timezone="America/New_York",
+            address_line1="120 Maple St",
+            address_city="Springfield",
+            address_state="MA",
+            address_postal_code="01103",
+            phone="+14135550100",
+        ),
+        Location(
+            name="Maple Street Family Medicine - Riverside",
+            timezone="America/New_York",
+            address_line1="45 Riverside Dr",
+            address_city="Springfield",
+            address_state="MA",
+            address_postal_code="01109",
+            phone="+14135550160",
+        ),
+    ]
+    session.add_all(locations)
+    for i, (first, last, cred, taxonomy, specialty) in enumerate(PROVIDERS):
+        npi = npi_with_check_digit(str(rng.randrange(100_000_000, 200_000_000)))
+        where = locations if i < 2 else [locations[i % 2]]
+        session.add(
+            Provider(
+                first_name=first,
+                last_name=last,
+                credentials=cred,
+                npi=npi,
+                taxonomy_code=taxonomy,
+                specialty=specialty,
+                locations=where,
+            )
+        )
+    password = secrets.token_urlsafe(9)
+    for username, name, role in STAFF:
+        staff_service.create_user(
+            session,
+            data=StaffUserCreate(
+                username=username, display_name=name, role=role, password=password
+            ),
+        )
+    for _ in range(patients):
+        _register_patient(session, rng=rng, cipher=cipher, actor=actor)
+    if var_dir is not None:
+        path = credentials_file(var_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("".join(f"{u} ({r.value}): {password}\n" for u, _, r in STAFF))
+    users = ", ".join(u for u, _, _ in STAFF)
+    return (
+        f"seeded 2 locations, {len(PROVIDERS)} providers, {patients} patients; "
+        f"staff accounts {users} share the password {password}"
+    )
+
+
+def _register_patient(
+    session: Session, *, rng: random.Random, cipher: FieldCipher, actor: Actor
+) -> None:
+    sex = rng.choice(["female", "male"])
+    first, last = rng.choice(FIRST_NAMES[sex]), rng.choice(LAST_NAMES)
+    born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 84))
+    city, state, zip3 = rng.choice(CITIES)
+    phone = f"+1413555{rng.randrange(100, 200):04d}"
+    data = PatientCreate(
+        first_name=first,
+        last_name=last,
+        date_of_birth=born,
+        sex=sex,
+        ssn=f"{rng.randrange(100, 665):03d}-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}"
+        if rng.random() < 0.7
+        else None,
+        preferred_language="es" if rng.random() < 0.15 else "en",
+        phone=phone,
+        phone_type=rng.choice(["mobile", "mobile", "home"]),
+        email=f"{first}.{last}{rng.randrange(10, 99)}@example.com".lower().replace("'", ""),
+        preferred_contact_method=rng.choice(["sms", "email", "phone"]),
+        address={
+            "line1": f"{rng.randrange(1, 999)} {rng.choice(STREETS)}",
+            "city": city,
+            "state": state,
+            "postal_code": f"{zip3}{rng.randrange(10, 99)}",
+        },
+        emergency_contacts=[
+            {
+                "name": f"{rng.choice(FIRST_NAMES['female'])} {last}",
+                "relationship": rng.choice(["spouse", "parent", "sibling"]),
+                "phone": f"+1413555{rng.randrange(100, 200):04d}",
+            }
+        ],
+    )
+    patient = patients_service.create_patient(
+        session, actor=actor, data=data, cipher=cipher, confirm_new=True
+    )
+    if rng.random() < 0.9:
+        _add_policy(session, rng=rng, actor=actor, patient=patient, rank="primary", born=born)
+        if rng.random() < 0.15:
+            _add_policy(session, rng=rng, actor=actor, patient=patient, rank="secondary", born=born)
+
+
+def _add_policy(
+    session: Session, *, rng: random.Random, actor: Actor, patient: Patient, rank: str, born: date
+) -> None:
+    payer_name, payer_id, plan = rng.choice(PAYERS)
+    medicare = payer_name.startswith("Medicare")
+    patients_service.add_policy(
+        session,
+        actor=actor,
+        patient=patient,
+        data=PolicyCreate(
+            rank=rank,
+            payer_name=payer_name,
+            payer_id=payer_id,
+            plan_name=plan,
+            member_id=f"{rng.choice('ABCDHJKMW')}{rng.randrange(10**8, 10**9)}",
+            group_number=None if medicare else f"{rng.randrange(10**5, 10**6)}",
+            effective_date=date(2026, 1, 1),
+            copay_primary_care_cents=None if medicare else rng.choice([1500, 2000, 2500, 3000]),
+            copay_specialist_cents=None if medicare else rng.choice([4000, 5000, 6000]),
+            copay_urgent_care_cents=None if medicare else rng.choice([5000, 7500]),
+            copay_emergency_cents=None if medicare else rng.choice([15000, 25000]),
+        ),
+    )

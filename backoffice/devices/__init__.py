@@ -1,0 +1,1 @@
+"""Device principals: kiosks that call the kiosk API with a revocable token."""

@@ -1,0 +1,46 @@
+"""Kiosk device principals: a token made once, kept as a digest, revocable at once."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from backoffice.devices.models import Device
+from backoffice.kit.columns import utcnow
+from backoffice.security.tokens import DEVICE_TOKEN_PREFIX, digest, new_opaque_token
+from shared.errors import Conflict, NotFound
+
+
+def add_kiosk(session: Session, *, name: str, created_by: uuid.UUID | None) -> tuple[Device, str]:
+    """Create a kiosk principal; return it with its token, which is never shown again."""
+    if session.exec(select(Device).where(Device.name == name)).first():
+        raise Conflict(f"A device named {name!r} exists already; revoke it or pick another name.")
+    token = new_opaque_token(DEVICE_TOKEN_PREFIX)
+    device = Device(
+        name=name,
+        token_hash=digest(token),
+        token_hint=token[: len(DEVICE_TOKEN_PREFIX) + 4],
+        created_by=created_by,
+    )
+    session.add(device)
+    session.flush()
+    return device, token
+
+
+def get_device(session: Session, *, device_id: uuid.UUID) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound("No device with that id.")
+    return device
+
+
+def list_devices(session: Session, *, limit: int, offset: int) -> list[Device]:
+    query = select(Device).order_by(col(Device.name)).offset(offset).limit(limit + 1)
+    return list(session.exec(query))
+
+
+def revoke(session: Session, *, device: Device) -> None:
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        session.add(device)

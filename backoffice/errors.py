@@ -1,0 +1,134 @@
+"""The one place errors become responses: RFC 9457 problem JSON, never a stack trace.
+
+Validation errors name each field and say what is wrong, without echoing the value sent
+(it may be PHI).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
+
+from shared.errors import AppError, Conflict, FieldError, PreconditionFailed, Problem, problem_type
+
+log = logging.getLogger("frontdesk.errors")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    *,
+    errors: list[FieldError] | None = None,
+    extensions: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=problem_type(code),
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=errors or [],
+        extensions=extensions or {},
+    )
+    return JSONResponse(
+        problem.to_json(), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where, parts = parts[0], parts[1:]
+        if where == "header":
+            parts = [p.replace("_", "-").title() for p in parts]
+    return ".".join(parts) or "body"
+
+
+def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        exc.code,
+        errors=getattr(exc, "errors", None),
+        extensions=exc.extensions,
+        headers=headers,
+    )
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(_field_name(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+        for e in exc.errors()
+    ]
+    names = ", ".join(dict.fromkeys(e.field for e in errors))
+    return problem_response(
+        422, "Invalid input", f"Check these fields: {names}.", "validation-error", errors=errors
+    )
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return problem_response(
+        exc.status_code, detail, detail, code, headers=getattr(exc, "headers", None)
+    )
+
+
+def _stale(request: Request, exc: Exception) -> JSONResponse:
+    return _app_error(
+        request,
+        PreconditionFailed(
+            "Someone changed this record while you were saving. Read it again and re-apply."
+        ),
+    )
+
+
+def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    # The constraint text can quote the values: log the kind of error only.
+    log.warning("integrity error on %s", _route_path(request))
+    return _app_error(request, Conflict("This conflicts with data already on file."))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Exception messages can carry PHI (query parameters, values): log the type and where.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled %s on %s\n%s", type(exc).__name__, _route_path(request), frames)
+    request_id = getattr(request.state, "request_id", None)
+    return problem_response(
+        500,
+        "Internal error",
+        "Something went wrong on our side; the request was not applied.",
+        "internal-error",
+        extensions={"request_id": request_id},
+    )
+
+
+def _route_path(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "(no route)"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StaleDataError, _stale)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(Exception, _unexpected)

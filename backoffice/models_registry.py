@@ -1,0 +1,12 @@
+"""Imports every table module, so metadata is complete for migrations and merges."""
+
+from backoffice.audit import models as audit_models
+from backoffice.clinic import models as clinic_models
+from backoffice.devices import models as devices_models
+from backoffice.patients import models as patients_models
+from backoffice.staff import models as staff_models
+
+__all__ = ["audit_models", "clinic_models", "devices_models", "patients_models", "staff_models"]
+
+# Columns encrypted with the field cipher, and the associated data each is sealed with.
+ENCRYPTED_COLUMNS = [(patients_models.Patient.__table__.c.ssn_ciphertext, "patients.ssn")]  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""The patient registry: demographics, emergency contacts, insurance policies, merges."""

@@ -1,0 +1,33 @@
+"""What each role may do. This table is the one place permissions are decided; the README
+prints it and the role-matrix test walks every endpoint against it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.enums import Role
+
+
+class Permission(StrEnum):
+    PATIENTS_READ = "patients:read"  # demographics and insurance on file
+    PATIENTS_WRITE = "patients:write"  # register, edit, add and change insurance policies
+    PATIENTS_READ_SSN = "patients:read_ssn"  # the full SSN rather than its last four digits
+    PATIENTS_MERGE = "patients:merge"
+    AUDIT_READ = "audit:read"
+    USERS_MANAGE = "users:manage"
+    DEVICES_MANAGE = "devices:manage"
+    KIOSK = "kiosk"  # the kiosk API; held by enrolled kiosk devices only
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.FRONT_DESK: frozenset({Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}),
+    Role.NURSE: frozenset({Permission.PATIENTS_READ}),
+    Role.PROVIDER: frozenset({Permission.PATIENTS_READ}),
+    Role.BILLING: frozenset(
+        {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE, Permission.PATIENTS_READ_SSN}
+    ),
+    # Admin holds every staff permission; the kiosk API stays with devices.
+    Role.ADMIN: frozenset(p for p in Permission if p is not Permission.KIOSK),
+}
+
+KIOSK_PERMISSIONS: frozenset[Permission] = frozenset({Permission.KIOSK})

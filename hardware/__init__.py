@@ -1,0 +1,1 @@
+"""Camera, vision (OCR, barcodes) and serial devices, each with a simulator."""

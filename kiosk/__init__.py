@@ -1,0 +1,1 @@
+"""The lobby check-in kiosk. Imports `shared` and `hardware`, never `backoffice`."""
