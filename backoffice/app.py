@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -35,6 +36,14 @@ def health(session: SessionDep) -> dict[str, str]:
     """Liveness and database reachability; no authentication, no data."""
     session.execute(text("SELECT 1"))
     return {"status": "ok", "database": "ok"}
+
+
+def _path_template(request: Request) -> str:
+    """/api/v1/patients/{patient_id} rather than the real id; no query string."""
+    path = request.url.path
+    for name, value in request.path_params.items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -65,6 +74,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ):
         api.include_router(router)
     app.include_router(api)
+    app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
     install_error_handlers(app)
 
     @app.middleware("http")

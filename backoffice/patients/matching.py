@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -82,9 +83,12 @@ def score_match(new: Demographics, existing: Demographics) -> Match | None:
     return Match(score=round(min(score, 100.0), 1), reasons=tuple(reasons))
 
 
+K = TypeVar("K")
+
+
 def rank_candidates(
-    new: Demographics, existing: list[tuple[object, Demographics]], limit: int = 5
-) -> list[tuple[object, Match]]:
+    new: Demographics, existing: list[tuple[K, Demographics]], limit: int = 5
+) -> list[tuple[K, Match]]:
     scored = [(key, m) for key, d in existing if (m := score_match(new, d)) is not None]
     scored.sort(key=lambda pair: pair[1].score, reverse=True)
     return scored[:limit]

@@ -242,20 +242,21 @@ def find_duplicates(
 ) -> list[tuple[Patient, float, tuple[str, ...]]]:
     """Candidates share a birth date, a phone, or the last name and first initial."""
     last_key, first_key = search_key(data.last_name), search_key(data.first_name)
-    blocks = [
-        Patient.date_of_birth == data.date_of_birth,
+    blocks: list[Any] = [
+        col(Patient.date_of_birth) == data.date_of_birth,
         and_(
-            Patient.last_name_key == last_key, _prefix(col(Patient.first_name_key), first_key[:1])
+            col(Patient.last_name_key) == last_key,
+            _prefix(col(Patient.first_name_key), first_key[:1]),
         ),
     ]
     if data.phone:
-        blocks.append(Patient.phone == data.phone)
+        blocks.append(col(Patient.phone) == data.phone)
     query = select(Patient).where(or_(*blocks), Patient.status != PatientStatus.MERGED).limit(500)
     if exclude:
         query = query.where(Patient.id != exclude)
     rows = list(session.exec(query))
     pool = [(p, Demographics(p.first_name, p.last_name, p.date_of_birth, p.phone)) for p in rows]
-    return [(p, m.score, m.reasons) for p, m in rank_candidates(data, pool)]  # type: ignore[misc]
+    return [(p, m.score, m.reasons) for p, m in rank_candidates(data, pool)]
 
 
 def create_patient(
@@ -291,7 +292,7 @@ def create_patient(
         preferred_contact_method=data.preferred_contact_method,
     )
     _set_address(patient, data.address)
-    patient.emergency_contacts = _contacts(data.emergency_contacts)
+    patient.emergency_contacts = _contacts(patient.id, data.emergency_contacts)
     _insert_with_unique_mrn(session, patient)
     actor.audit(
         session,
@@ -327,9 +328,15 @@ def _set_address(patient: Patient, address: Address | None) -> None:
         setattr(patient, column, getattr(address, field) if address else None)
 
 
-def _contacts(contacts: list[EmergencyContactIn]) -> list[EmergencyContact]:
+def _contacts(patient_id: uuid.UUID, contacts: list[EmergencyContactIn]) -> list[EmergencyContact]:
     return [
-        EmergencyContact(position=i, name=c.name, relationship=c.relationship, phone=c.phone)
+        EmergencyContact(
+            patient_id=patient_id,
+            position=i,
+            name=c.name,
+            relationship=c.relationship,
+            phone=c.phone,
+        )
         for i, c in enumerate(contacts)
     ]
 
@@ -378,7 +385,7 @@ def update_patient(
         _set_address(patient, data.address)
         changed.append("address")
     if "emergency_contacts" in sent and data.emergency_contacts is not None:
-        patient.emergency_contacts = _contacts(data.emergency_contacts)
+        patient.emergency_contacts = _contacts(patient.id, data.emergency_contacts)
         changed.append("emergency_contacts")
     if not changed:
         return patient
