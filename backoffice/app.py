@@ -38,9 +38,8 @@ def health(session: SessionDep) -> dict[str, str]:
     return {"status": "ok", "database": "ok"}
 
 
-def _path_template(request: Request) -> str:
+def _path_template(request: Request, path: str) -> str:
     """/api/v1/patients/{patient_id} rather than the real id; no query string."""
-    path = request.url.path
     for name, value in request.path_params.items():
         path = path.replace(f"/{value}", f"/{{{name}}}", 1)
     return path
@@ -89,12 +88,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         request.state.request_id = request_id
         started = time.perf_counter()
+        path = request.url.path
         response = await call_next(request)
-        route = request.scope.get("route")
         access_log.info(
             "%s %s %d %.1fms %s",
             request.method,
-            getattr(route, "path", "-"),
+            _path_template(request, path),
             response.status_code,
             (time.perf_counter() - started) * 1000,
             request_id,
