@@ -146,7 +146,7 @@ def users_create(
         user = staff_service.create_user(session, data=data)
         _cli_actor().audit(
             session,
-            "user.create",
+            "users.create",
             resource_type="staff_user",
             resource_id=user.id,
             detail={"role": role.value},
@@ -166,7 +166,7 @@ def devices_add_kiosk(
 
     with _session() as session:
         device, token = devices_service.add_kiosk(session, name=name, created_by=None)
-        _cli_actor().audit(session, "device.create", resource_type="device", resource_id=device.id)
+        _cli_actor().audit(session, "devices.create", resource_type="device", resource_id=device.id)
     typer.echo(f"kiosk {device.name} ({device.id})")
     typer.echo(f"token (shown once; set FRONTDESK_KIOSK_TOKEN on the kiosk): {token}")
 
@@ -183,7 +183,7 @@ def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
         if device is None:
             raise AppError(f"no device named {name!r}")
         devices_service.revoke(session, device=device)
-        _cli_actor().audit(session, "device.revoke", resource_type="device", resource_id=device.id)
+        _cli_actor().audit(session, "devices.revoke", resource_type="device", resource_id=device.id)
     typer.echo(f"revoked {name}")
 
 

@@ -19,8 +19,10 @@ from backoffice.patients.schemas import PatientCreate, PolicyCreate
 from backoffice.security.crypto import FieldCipher
 from backoffice.security.dependencies import Actor
 from backoffice.staff import service as staff_service
+from backoffice.staff.models import StaffUser
 from backoffice.staff.schemas import StaffUserCreate
 from shared.enums import Role
+from shared.errors import Conflict
 from shared.validators import npi_with_check_digit
 
 FIRST_NAMES = {
@@ -160,6 +162,8 @@ def seed(
     """Seed an empty database; on a seeded one, do nothing (so the demo can be re-run)."""
     if session.exec(select(func.count()).select_from(Patient)).one():
         return "demo data already present; nothing to do"
+    if session.exec(select(func.count()).select_from(StaffUser)).one():
+        raise Conflict("this database has staff accounts already; the demo seeds an empty one")
     rng = random.Random(seed)
     locations = [
         Location(

@@ -13,11 +13,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
-from shared.errors import AppError, Conflict, FieldError, PreconditionFailed, Problem, problem_type
+from shared.errors import (
+    AppError,
+    Conflict,
+    FieldError,
+    InvalidInput,
+    PreconditionFailed,
+    Problem,
+    problem_type,
+)
 
 log = logging.getLogger("frontdesk.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -73,7 +82,11 @@ def _app_error(request: Request, exc: Exception) -> JSONResponse:
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        FieldError(_field_name(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+        FieldError(
+            # A JSON syntax error's location is a character offset, not a field.
+            "body" if e.get("type") == "json_invalid" else _field_name(tuple(e.get("loc", ()))),
+            str(e.get("msg", "invalid")),
+        )
         for e in exc.errors()
     ]
     names = ", ".join(dict.fromkeys(e.field for e in errors))
@@ -86,9 +99,21 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem_response(
-        exc.status_code, detail, detail, code, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(exc.status_code, detail, detail, code, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method any route answers at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and route.methods:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def _stale(request: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +129,14 @@ def _integrity(request: Request, exc: Exception) -> JSONResponse:
     # The constraint text can quote the values: log the kind of error only.
     log.warning("integrity error on %s", _route_path(request))
     return _app_error(request, Conflict("This conflicts with data already on file."))
+
+
+def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # Input that passed validation but the database cannot hold (PostgreSQL refuses NUL).
+    log.warning("data error on %s", _route_path(request))
+    return _app_error(
+        request, InvalidInput("The input holds characters or values that cannot be stored.")
+    )
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -131,4 +164,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

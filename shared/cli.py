@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 from importlib.metadata import entry_points
+from typing import NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from shared.errors import AppError
 
@@ -27,25 +29,27 @@ def _load_groups() -> None:
         entry.load()(app)
 
 
+def _fail(message: str, code: int = 1) -> NoReturn:
+    print(f"frontdesk: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
 def main() -> None:
     """Run the CLI; any failure is one line on stderr and a non-zero exit, never a traceback."""
     _load_groups()
     try:
-        app(standalone_mode=False)
+        # Not standalone, so errors reach us; an explicit typer.Exit comes back as the code.
+        code = app(standalone_mode=False)
     except AppError as exc:
-        print(f"frontdesk: error: {exc.detail}", file=sys.stderr)
-        sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        _fail(exc.detail)
+    except TyperException as exc:  # usage errors, from typer's own copy of click
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(exc.exit_code)  # the help was printed already
+        _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
-        print("frontdesk: aborted", file=sys.stderr)
-        sys.exit(1)
+        _fail("aborted")
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
     except Exception as exc:  # the CLI's outer edge: report, never dump a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            print(f"frontdesk: error: {exc.format_message()}", file=sys.stderr)
-            sys.exit(exc.exit_code)
-        print(f"frontdesk: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
+        _fail(f"{type(exc).__name__}: {exc}")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -29,8 +29,13 @@ def luhn_check_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+def _ascii_digits(value: str) -> bool:
+    # str.isdigit() also accepts full-width and superscript digits.
+    return value.isascii() and value.isdigit()
+
+
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
+    return _ascii_digits(number) and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def is_valid_mrn(mrn: str) -> bool:
@@ -80,7 +85,7 @@ def normalize_postal_code(raw: str) -> str:
 def is_valid_npi(npi: str) -> bool:
     """A National Provider Identifier: ten digits, the last a Luhn check digit computed with
     the card-issuer prefix 80840 in front (CMS, NPI check digit standard)."""
-    return len(npi) == 10 and npi.isdigit() and luhn_valid("80840" + npi)
+    return len(npi) == 10 and _ascii_digits(npi) and luhn_valid("80840" + npi)
 
 
 def npi_with_check_digit(first_nine: str) -> str:

@@ -4,11 +4,11 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from backoffice.audit import service as audit_service
 from backoffice.audit.schemas import AuditEventPublic, ChainStatus
 from backoffice.db import SessionDep
+from backoffice.kit.columns import Timestamp
 from backoffice.kit.pagination import Page, PageDep
 from backoffice.security.dependencies import Actor, require
 from backoffice.security.permissions import Permission
@@ -29,8 +29,8 @@ def list_audit_events(
     resource_id: Annotated[str | None, Query(max_length=36)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     outcome: AuditOutcome | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> Page[AuditEventPublic]:
     """Newest first. Reading the trail is itself recorded in the trail."""
     rows = audit_service.list_events(

@@ -120,10 +120,12 @@ def verify_chain(session: Session, *, batch: int = 2000) -> ChainReport:
         if compute_hash(event, prev_hash) != event.hash:
             return ChainReport(False, checked, head_seq, event.seq, "event content was changed")
         prev_hash, expected_seq = event.hash, expected_seq + 1
-    if head is None or head.seq != expected_seq - 1 or head.hash != prev_hash:
+    if head is None or head.seq != expected_seq - 1:
         return ChainReport(
             False, checked, head_seq, expected_seq, "events were removed from the end"
         )
+    if head.hash != prev_hash:
+        return ChainReport(False, checked, head_seq, head.seq, "the last event was changed")
     return ChainReport(True, checked, head_seq)
 
 

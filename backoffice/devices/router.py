@@ -33,7 +33,7 @@ def add_kiosk(session: SessionDep, actor: DeviceManager, body: DeviceCreate) -> 
     device, token = devices_service.add_kiosk(
         session, name=body.name, created_by=actor.principal.id
     )
-    actor.audit(session, "device.create", resource_type="device", resource_id=device.id)
+    actor.audit(session, "devices.create", resource_type="device", resource_id=device.id)
     return DeviceIssued(device=DevicePublic.model_validate(device), token=token)
 
 
@@ -41,7 +41,7 @@ def add_kiosk(session: SessionDep, actor: DeviceManager, body: DeviceCreate) -> 
 def revoke_device(session: SessionDep, actor: DeviceManager, device_id: uuid.UUID) -> DevicePublic:
     device = devices_service.get_device(session, device_id=device_id)
     devices_service.revoke(session, device=device)
-    actor.audit(session, "device.revoke", resource_type="device", resource_id=device.id)
+    actor.audit(session, "devices.revoke", resource_type="device", resource_id=device.id)
     return DevicePublic.model_validate(device)
 
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
+
+
+def _within_storable_range(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("must be between the years 1900 and 2200")
+    return value
+
+
+# An aware timestamp from a request: years far out would overflow when moved to UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_within_storable_range)]
 
 
 def utcnow() -> datetime:

@@ -57,7 +57,12 @@ class Patient(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     emergency_contacts: list["EmergencyContact"] = Relationship(
-        sa_relationship_kwargs={"order_by": "EmergencyContact.position", "lazy": "selectin"}
+        sa_relationship_kwargs={
+            "order_by": "EmergencyContact.position",
+            "lazy": "selectin",
+            # Contacts are replaced as a list; the ones dropped from it are deleted.
+            "cascade": "all, delete-orphan",
+        }
     )
     policies: list["InsurancePolicy"] = Relationship(
         sa_relationship_kwargs={"order_by": "InsurancePolicy.created_at", "lazy": "selectin"}

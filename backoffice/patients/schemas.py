@@ -6,9 +6,10 @@ pydantic models rather than an SQLModel family over the table.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +18,8 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from shared.enums import (
@@ -28,6 +30,7 @@ from shared.enums import (
     Sex,
     SubscriberRelationship,
 )
+from shared.errors import FieldError
 from shared.validators import (
     normalize_phone,
     normalize_postal_code,
@@ -44,13 +47,39 @@ def _not_future(value: date) -> date:
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
-SSN = Annotated[str, StringConstraints(max_length=11), AfterValidator(normalize_ssn)]
+def _printable(value: str) -> str:
+    """No control, format or unassigned characters: they cannot be printed on a badge or a
+    claim, and PostgreSQL refuses NUL outright."""
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ValueError("must not contain control or invisible characters")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_printable),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(_printable),
+]
+Suffix = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10), AfterValidator(_printable)
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(normalize_phone)
+]
+SSN = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=11), AfterValidator(normalize_ssn)
+]
 BirthDate = Annotated[date, AfterValidator(_not_future)]
 LanguageTag = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=16, pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    ),
 ]
 Identifier = Annotated[
     str,
@@ -82,7 +111,9 @@ class EmergencyContactIn(BaseModel):
 
     name: ShortText
     relationship: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+        AfterValidator(_printable),
     ]
     phone: Phone
 
@@ -99,7 +130,7 @@ class PatientCreate(BaseModel):
     first_name: Name
     middle_name: Name | None = None
     last_name: Name
-    suffix: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10)] | None = None
+    suffix: Suffix | None = None
     date_of_birth: BirthDate
     sex: Sex
     ssn: SSN | None = None
@@ -111,14 +142,25 @@ class PatientCreate(BaseModel):
     address: Address | None = None
     emergency_contacts: Annotated[list[EmergencyContactIn], Field(max_length=5)] = []
 
-    @model_validator(mode="after")
-    def _contact_method_is_reachable(self) -> Self:
-        method = self.preferred_contact_method
-        if method in (ContactMethod.PHONE, ContactMethod.SMS) and not self.phone:
-            raise ValueError("preferred_contact_method needs a phone number")
-        if method is ContactMethod.EMAIL and not self.email:
-            raise ValueError("preferred_contact_method needs an email address")
-        return self
+    @field_validator("preferred_contact_method")
+    @classmethod
+    def _contact_method_is_reachable(
+        cls, method: ContactMethod | None, info: ValidationInfo
+    ) -> ContactMethod | None:
+        problem = contact_method_problem(method, info.data.get("phone"), info.data.get("email"))
+        if problem:
+            raise ValueError(problem)
+        return method
+
+
+def contact_method_problem(
+    method: ContactMethod | str | None, phone: str | None, email: str | None
+) -> str | None:
+    if method in (ContactMethod.PHONE, ContactMethod.SMS) and not phone:
+        return "needs a phone number on file"
+    if method == ContactMethod.EMAIL and not email:
+        return "needs an email address on file"
+    return None
 
 
 class PatientUpdate(BaseModel):
@@ -129,7 +171,7 @@ class PatientUpdate(BaseModel):
     first_name: Name | None = None
     middle_name: Name | None = None
     last_name: Name | None = None
-    suffix: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10)] | None = None
+    suffix: Suffix | None = None
     date_of_birth: BirthDate | None = None
     sex: Sex | None = None
     ssn: SSN | None = None
@@ -142,22 +184,23 @@ class PatientUpdate(BaseModel):
     emergency_contacts: Annotated[list[EmergencyContactIn], Field(max_length=5)] | None = None
     status: PatientStatus | None = None
 
-    @model_validator(mode="after")
-    def _required_fields_not_cleared(self) -> Self:
-        for name in (
-            "first_name",
-            "last_name",
-            "date_of_birth",
-            "sex",
-            "preferred_language",
-            "status",
-            "emergency_contacts",
-        ):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be cleared")
-        if self.status is PatientStatus.MERGED:
-            raise ValueError("status 'merged' is set only by a merge")
-        return self
+    @field_validator(
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "sex",
+        "preferred_language",
+        "status",
+        "emergency_contacts",
+    )
+    @classmethod
+    def _not_cleared(cls, value: object) -> object:
+        # Runs only for fields that were sent: null here means "clear it".
+        if value is None:
+            raise ValueError("cannot be cleared")
+        if value is PatientStatus.MERGED:
+            raise ValueError("'merged' is set only by a merge")
+        return value
 
 
 class PatientPublic(BaseModel):
@@ -234,11 +277,6 @@ class PolicyFields(BaseModel):
 class PolicyCreate(PolicyFields):
     rank: PolicyRank
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        check_policy_rules(self)
-        return self
-
 
 class PolicyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -279,19 +317,20 @@ class PolicyPublic(PolicyFields):
     updated_at: datetime
 
 
-def check_policy_rules(policy: PolicyFields) -> None:
-    """Rules across fields, for a new policy and for one after an update."""
-    if policy.end_date is not None and policy.end_date < policy.effective_date:
-        raise ValueError("end_date must not be before effective_date")
-    if policy.subscriber_relationship is not SubscriberRelationship.SELF:
-        missing = [
-            name
+def policy_rule_errors(policy: dict[str, Any]) -> list[FieldError]:
+    """Rules across a policy's fields, checked on the policy as it will be stored."""
+    errors = []
+    end, start = policy.get("end_date"), policy.get("effective_date")
+    if end is not None and start is not None and end < start:
+        errors.append(FieldError("end_date", "must not be before effective_date"))
+    if policy.get("subscriber_relationship", SubscriberRelationship.SELF) != "self":
+        errors.extend(
+            FieldError(name, "required when the subscriber is not the patient")
             for name in (
                 "subscriber_first_name",
                 "subscriber_last_name",
                 "subscriber_date_of_birth",
             )
-            if getattr(policy, name) is None
-        ]
-        if missing:
-            raise ValueError("a subscriber other than the patient needs " + ", ".join(missing))
+            if policy.get(name) is None
+        )
+    return errors

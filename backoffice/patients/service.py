@@ -29,7 +29,8 @@ from backoffice.patients.schemas import (
     PolicyCreate,
     PolicyFields,
     PolicyUpdate,
-    check_policy_rules,
+    contact_method_problem,
+    policy_rule_errors,
 )
 from backoffice.security.crypto import FieldCipher
 from backoffice.security.dependencies import Actor
@@ -89,7 +90,7 @@ def read_patient(
     patient = get_patient(session, patient_id=patient_id)
     actor.audit(
         session,
-        "patient.read",
+        "patients.read",
         resource_type="patient",
         resource_id=patient.id,
         detail={"ssn_revealed": True} if reveal_ssn and patient.ssn_ciphertext else None,
@@ -177,7 +178,9 @@ def _name_filter(name: str) -> Any:
 
 def _prefix(column: Any, key: str) -> Any:
     # A range rather than LIKE: both databases answer it from the b-tree index.
-    return and_(column >= key, column < key + "\x7f") if key else column.is_not(None)
+    # U+10FFFF sorts after every other character in UTF-8 byte order (SQLite BINARY and
+    # PostgreSQL "C"), so [key, key + U+10FFFF) holds exactly the keys that start with key.
+    return and_(column >= key, column < key + "\U0010ffff") if key else column.is_not(None)
 
 
 def search_patients(
@@ -195,6 +198,11 @@ def search_patients(
     query = select(Patient)
     criteria = []
     if name:
+        if not search_key(name):
+            raise InvalidInput(
+                "Search by name needs letters or digits.",
+                [FieldError("name", "needs at least one letter or digit")],
+            )
         query = query.where(_name_filter(name))
         criteria.append("name")
     if date_of_birth:
@@ -227,7 +235,7 @@ def search_patients(
     rows = list(session.exec(query))
     actor.audit(
         session,
-        "patient.search",
+        "patients.search",
         resource_type="patient",
         detail={"criteria": criteria, "result_ids": [str(p.id) for p in rows[:limit]]},
     )
@@ -296,7 +304,7 @@ def create_patient(
     _insert_with_unique_mrn(session, patient)
     actor.audit(
         session,
-        "patient.create",
+        "patients.create",
         resource_type="patient",
         resource_id=patient.id,
         detail={
@@ -389,6 +397,16 @@ def update_patient(
         changed.append("emergency_contacts")
     if not changed:
         return patient
+    problem = contact_method_problem(patient.preferred_contact_method, patient.phone, patient.email)
+    if problem:
+        culprit = next(
+            (f for f in ("preferred_contact_method", "phone", "email") if f in sent),
+            "preferred_contact_method",
+        )
+        raise InvalidInput(
+            f"The preferred contact method {problem}.",
+            [FieldError(culprit, f"the preferred contact method {problem}")],
+        )
     patient.first_name_key = search_key(patient.first_name)
     patient.last_name_key = search_key(patient.last_name)
     patient.updated_at = utcnow()
@@ -396,7 +414,7 @@ def update_patient(
     session.flush()
     actor.audit(
         session,
-        "patient.update",
+        "patients.update",
         resource_type="patient",
         resource_id=patient.id,
         detail={"fields": changed},
@@ -444,11 +462,11 @@ def merge_patients(
         "filled": filled,
     }
     actor.audit(
-        session, "patient.merge", resource_type="patient", resource_id=target.id, detail=detail
+        session, "patients.merge", resource_type="patient", resource_id=target.id, detail=detail
     )
     actor.audit(
         session,
-        "patient.merged_away",
+        "patients.merged_away",
         resource_type="patient",
         resource_id=source.id,
         detail=detail,
@@ -494,7 +512,7 @@ def _repoint_references(
 
 
 def list_policies(session: Session, *, actor: Actor, patient: Patient) -> list[InsurancePolicy]:
-    actor.audit(session, "policy.list", resource_type="patient", resource_id=patient.id)
+    actor.audit(session, "policies.list", resource_type="patient", resource_id=patient.id)
     rank = {r.value: i for i, r in enumerate(PolicyRank)}
     return sorted(patient.policies, key=lambda p: (not p.active, rank[p.rank], p.created_at))
 
@@ -512,6 +530,9 @@ def _ensure_rank_free(patient: Patient, rank: str, *, except_id: uuid.UUID | Non
 def add_policy(
     session: Session, *, actor: Actor, patient: Patient, data: PolicyCreate
 ) -> InsurancePolicy:
+    errors = policy_rule_errors(data.model_dump())
+    if errors:
+        raise InvalidInput("Check the policy's fields.", errors)
     _ensure_rank_free(patient, data.rank)
     policy = InsurancePolicy(patient_id=patient.id, **data.model_dump())
     session.add(policy)
@@ -519,7 +540,7 @@ def add_policy(
     session.refresh(patient)
     actor.audit(
         session,
-        "policy.create",
+        "policies.create",
         resource_type="patient",
         resource_id=patient.id,
         detail={"policy_id": str(policy.id), "rank": policy.rank},
@@ -549,22 +570,22 @@ def update_policy(
         **PolicyFields.model_validate(policy, from_attributes=True).model_dump(),
         **{k: getattr(data, k) for k in sent if k in PolicyFields.model_fields},
     }
-    for name in (
-        "payer_name",
-        "payer_id",
-        "member_id",
-        "effective_date",
-        "subscriber_relationship",
-    ):
-        if merged[name] is None:
-            raise InvalidInput(
-                "A required policy field cannot be cleared.",
-                [FieldError(name, "cannot be cleared")],
-            )
-    try:
-        check_policy_rules(PolicyFields.model_construct(**merged))
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    errors = [
+        FieldError(name, "cannot be cleared")
+        for name in (
+            "payer_name",
+            "payer_id",
+            "member_id",
+            "effective_date",
+            "subscriber_relationship",
+            "rank",
+            "active",
+        )
+        if name in sent and getattr(data, name) is None
+    ]
+    errors += policy_rule_errors(merged)
+    if errors:
+        raise InvalidInput("Check the policy's fields.", errors)
     rank = data.rank if "rank" in sent and data.rank else policy.rank
     active = data.active if "active" in sent and data.active is not None else policy.active
     if active:
@@ -576,7 +597,7 @@ def update_policy(
     session.flush()
     actor.audit(
         session,
-        "policy.update",
+        "policies.update",
         resource_type="patient",
         resource_id=patient.id,
         detail={"policy_id": str(policy.id), "fields": sorted(sent)},

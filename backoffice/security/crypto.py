@@ -38,7 +38,11 @@ class Keyring:
         return ring
 
     def add_key(self) -> str:
-        key_id = datetime.now(UTC).strftime("k%Y%m%d%H%M%S") + secrets.token_hex(2)
+        base = datetime.now(UTC).strftime("k%Y%m%d%H%M%S") + secrets.token_hex(4)
+        key_id, n = base, 1
+        while key_id in self.keys:  # never overwrite a key that values may still use
+            n += 1
+            key_id = f"{base}-{n}"
         self.keys[key_id] = AESGCM.generate_key(bit_length=256)
         self.created[key_id] = datetime.now(UTC).isoformat()
         self.active_id = key_id

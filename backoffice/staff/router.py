@@ -97,7 +97,7 @@ def create_user(session: SessionDep, actor: UserManager, body: StaffUserCreate) 
     user = staff_service.create_user(session, data=body)
     actor.audit(
         session,
-        "user.create",
+        "users.create",
         resource_type="staff_user",
         resource_id=user.id,
         detail={"role": user.role},
@@ -118,7 +118,7 @@ def update_user(
     changed = staff_service.update_user(session, user=user, data=body)
     actor.audit(
         session,
-        "user.update",
+        "users.update",
         resource_type="staff_user",
         resource_id=user.id,
         detail={"fields": changed},
