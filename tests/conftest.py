@@ -81,8 +81,9 @@ def _skip_without_postgres() -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     backend = request.param
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'frontdesk.db'}"
@@ -105,8 +106,11 @@ def connection(database: Database) -> Iterator[object]:
 
 
 def _session_on(connection: object) -> Session:
-    return Session(bind=connection, join_transaction_mode="create_savepoint",  # type: ignore[arg-type]
-                   expire_on_commit=False)
+    return Session(
+        bind=connection,
+        join_transaction_mode="create_savepoint",  # type: ignore[arg-type]
+        expire_on_commit=False,
+    )
 
 
 @pytest.fixture

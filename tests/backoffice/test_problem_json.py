@@ -1,0 +1,600 @@
+"""Bad input on every endpoint is answered with RFC 9457 problem JSON, never a 500, and the
+value sent is not reflected (it may be a name, a birth date or an SSN).
+
+The endpoints are walked from the application. Cases for path ids, paging and JSON bodies
+are derived from what each route declares; the rest are written by hand below. A new endpoint
+fails `test_every_endpoint_has_a_valid_request` until it has a row in `VALID`, and a new query
+parameter or header fails `test_every_query_parameter_and_header_has_a_bad_value_case` until
+a case sends it a bad value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as default
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.params import Form
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
+from backoffice.app import create_app
+from backoffice.devices import service as devices_service
+from backoffice.security.dependencies import authenticate
+from backoffice.settings import Settings
+from shared.enums import Role
+from tests.fixtures.builders import create_patient, create_policy, create_user
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code"}
+# Sent inside bad input wherever a real client would put PHI; it must never come back.
+PHI = "Quattlebaum"
+FAKE_SSN = "000-12-3456"
+SOME_ID = "8d0c2b5e-3f6a-4a8e-9a51-0f3c1e2d4b7a"
+
+
+# --- the endpoints, as the application declares them --------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    dependant: Dependant
+
+    def params(self, kind: str) -> list[Any]:
+        """The endpoint's `kind` ("path", "query", "header", "body") parameters, its
+        dependencies' included."""
+
+        def walk(dependant: Dependant) -> Iterator[Any]:
+            yield from getattr(dependant, f"{kind}_params")
+            for sub in dependant.dependencies:
+                yield from walk(sub)
+
+        return list(walk(self.dependant))
+
+    @property
+    def takes_json(self) -> bool:
+        body = self.params("body")
+        return bool(body) and not any(isinstance(p.field_info, Form) for p in body)
+
+    @property
+    def signed_in_only(self) -> bool:
+        def calls(dependant: Dependant) -> Iterator[Any]:
+            for sub in dependant.dependencies:
+                yield sub.call
+                yield from calls(sub)
+
+        return authenticate in set(calls(self.dependant))
+
+
+def api_endpoints() -> list[Endpoint]:
+    """The /api/v1 endpoints of an application built for walking only (it never connects).
+    `iter_route_contexts` flattens the included routers FastAPI keeps in `app.routes`."""
+    app = create_app(Settings(), engine=create_engine("sqlite://"))
+    return [
+        Endpoint(route.name, method, route.path, route.dependant)
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/v1/")
+        for method in sorted(route.methods)
+    ]
+
+
+ENDPOINTS = api_endpoints()
+BY_NAME = {e.name: e for e in ENDPOINTS}
+
+# --- valid requests, which the cases spoil one thing at a time ----------------------------
+
+IF_MATCH = {"If-Match": '"1"'}
+NEW_USER = {
+    "username": "new.nurse",
+    "display_name": "New Nurse",
+    "role": "nurse",
+    "password": "a-long-enough-password",
+}
+ADDRESS = {"line1": "1 Main St", "city": "Boston", "state": "MA", "postal_code": "02110"}
+CONTACT = {"name": "Bo", "relationship": "son", "phone": "+16175550123"}
+NEW_PATIENT = {
+    "first_name": "Ada",
+    "last_name": PHI,
+    "date_of_birth": "1985-12-10",
+    "sex": "female",
+    "phone": "+16175550123",
+    "address": ADDRESS,
+}
+NEW_POLICY = {
+    "rank": "secondary",
+    "payer_name": "Cigna",
+    "payer_id": "62308",
+    "member_id": "U12345678",
+    "effective_date": "2026-01-01",
+}
+REFRESH = {"refresh_token": "fdr_" + "0" * 40}
+
+VALID: dict[str, dict[str, Any]] = {
+    "health": {},
+    "auth.token": {"data": {"username": "nobody", "password": "not-the-password"}},
+    "auth.refresh": {"json": REFRESH},
+    "auth.logout": {"json": REFRESH},
+    "auth.me": {},
+    "users.list": {},
+    "users.create": {"json": NEW_USER},
+    "users.read": {},
+    "users.update": {"json": {"display_name": "Renamed"}},
+    "devices.list": {},
+    "devices.create": {"json": {"name": "waiting-room-2"}},
+    "devices.revoke": {},
+    "kiosk.me": {},
+    "patients.search": {},
+    "patients.create": {"json": NEW_PATIENT, "params": {"confirm_new": "true"}},
+    "patients.read": {},
+    "patients.update": {"json": {"middle_name": "Brewster"}, "headers": IF_MATCH},
+    "patients.merge": {"json": {"source_id": SOME_ID}, "headers": IF_MATCH},
+    "policies.list": {},
+    "policies.create": {"json": NEW_POLICY},
+    "policies.update": {"json": {"plan_name": "Gold"}, "headers": IF_MATCH},
+    "audit.list": {},
+    "audit.verify": {},
+    "locations.list": {},
+    "providers.list": {},
+}
+
+# Routes that take nothing but their caller: no path, query, header or body parameter.
+TAKES_NO_INPUT = frozenset(
+    {"health", "auth.me", "kiosk.me", "audit.verify", "locations.list", "providers.list"}
+)
+
+
+def caller(route: str) -> str:
+    return "kiosk" if route.startswith("kiosk.") else "admin"
+
+
+# --- the cases ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadInput:
+    route: str
+    kind: str
+    change: dict[str, Any]  # replaces parts of the route's valid request
+    status: int = 422
+    field: str | None = None  # must be named in the problem's "errors"
+    secret: str | None = None  # sent, and must not come back
+    path: dict[str, str] = default(default_factory=dict)  # path values instead of real ids
+
+    def request(self) -> dict[str, Any]:
+        request = {**VALID[self.route], **self.change}
+        return {k: v for k, v in request.items() if v is not None}
+
+
+def without(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != name}
+
+
+def derived_cases() -> list[BadInput]:
+    """What every route gets from its declaration: bad ids, bad paging, broken JSON."""
+    cases = []
+    for e in ENDPOINTS:
+        valid = VALID.get(e.name, {})
+        for p in e.params("path"):
+            cases.append(
+                BadInput(
+                    e.name,
+                    f"{p.name}-not-a-uuid",
+                    {},
+                    field=p.name,
+                    secret=PHI,
+                    path={p.name: f"{PHI}-1985"},
+                )
+            )
+        if "limit" in {p.name for p in e.params("query")}:
+            for value in ("0", "abc", "201", "-5"):
+                cases.append(
+                    BadInput(e.name, f"limit={value}", {"params": {"limit": value}}, field="limit")
+                )
+            cases.append(
+                BadInput(e.name, "offset=-1", {"params": {"offset": "-1"}}, field="offset")
+            )
+        if e.takes_json:
+            broken = f'{{"first_name": "{PHI}", '.encode()
+            cases += [
+                BadInput(
+                    e.name,
+                    "malformed-json",
+                    {
+                        "json": None,
+                        "content": broken,
+                        "headers": {**valid.get("headers", {}), "Content-Type": "application/json"},
+                    },
+                    field="body",
+                    secret=PHI,
+                ),
+                BadInput(e.name, "body-not-an-object", {"json": [PHI]}, field="body", secret=PHI),
+                BadInput(e.name, "no-body", {"json": None}, field="body"),
+                BadInput(
+                    e.name,
+                    "unknown-field",
+                    {"json": {**valid.get("json", {}), "nickname": PHI}},
+                    field="nickname",
+                    secret=PHI,
+                ),
+            ]
+    return cases
+
+
+# One case a line where it fits: the table reads better than the formatter's layout.
+# fmt: off
+HAND_CASES = [
+    # sign-in, refresh, logout
+    BadInput("auth.token", "json-instead-of-form",
+             {"data": None, "json": {"username": PHI, "password": "x"}},
+             field="username", secret=PHI),
+    BadInput("auth.token", "missing-password", {"data": {"username": PHI}},
+             field="password", secret=PHI),
+    BadInput("auth.token", "grant_type-not-password",
+             {"data": {"username": "a", "password": "b", "grant_type": "client_credentials"}},
+             field="grant_type"),
+    BadInput("auth.token", "unknown-user", {"data": {"username": PHI, "password": "wrong"}},
+             status=401, secret=PHI),
+    BadInput("auth.refresh", "token-too-short", {"json": {"refresh_token": "fdr_"}},
+             field="refresh_token"),
+    BadInput("auth.refresh", "token-wrong-type", {"json": {"refresh_token": 12345678901}},
+             field="refresh_token"),
+    BadInput("auth.refresh", "token-missing", {"json": {}}, field="refresh_token"),
+    BadInput("auth.refresh", "token-unknown", {}, status=401),
+    BadInput("auth.logout", "token-too-long", {"json": {"refresh_token": "fdr_" + "0" * 197}},
+             field="refresh_token"),
+    # staff accounts
+    BadInput("users.create", "role-unknown", {"json": {**NEW_USER, "role": "superuser"}},
+             field="role"),
+    BadInput("users.create", "password-missing", {"json": without(NEW_USER, "password")},
+             field="password"),
+    BadInput("users.create", "password-too-short",
+             {"json": {**NEW_USER, "password": "Tr0ub4d0r"}},
+             field="password", secret="Tr0ub4d0r"),
+    BadInput("users.create", "username-with-space",
+             {"json": {**NEW_USER, "username": f"ada {PHI}"}}, field="username", secret=PHI),
+    BadInput("users.create", "display_name-too-long",
+             {"json": {**NEW_USER, "display_name": PHI * 11}}, field="display_name", secret=PHI),
+    BadInput("users.update", "active-not-a-bool", {"json": {"active": "maybe"}}, field="active"),
+    BadInput("users.update", "role-wrong-type", {"json": {"role": 5}}, field="role"),
+    # devices
+    BadInput("devices.create", "name-missing", {"json": {}}, field="name"),
+    BadInput("devices.create", "name-too-long", {"json": {"name": "k" * 81}}, field="name"),
+    BadInput("devices.create", "name-with-markup", {"json": {"name": "<script>"}}, field="name"),
+    # finding a patient
+    BadInput("patients.search", "date_of_birth-not-a-date",
+             {"params": {"date_of_birth": "not-a-date"}}, field="date_of_birth"),
+    BadInput("patients.search", "mrn-not-nine-digits", {"params": {"mrn": "12345"}}, field="mrn"),
+    BadInput("patients.search", "mrn-bad-check-digit", {"params": {"mrn": "123456789"}},
+             field="mrn"),
+    BadInput("patients.search", "phone-not-a-phone", {"params": {"phone": PHI}},
+             field="phone", secret=PHI),
+    BadInput("patients.search", "name-too-long", {"params": {"name": PHI * 11}},
+             field="name", secret=PHI),
+    BadInput("patients.search", "status-unknown", {"params": {"status": "deleted"}},
+             field="status"),
+    # registering a patient
+    BadInput("patients.create", "date_of_birth-not-a-date",
+             {"json": {**NEW_PATIENT, "date_of_birth": "not-a-date"}}, field="date_of_birth"),
+    BadInput("patients.create", "date_of_birth-in-the-future",
+             {"json": {**NEW_PATIENT, "date_of_birth": "2999-01-01"}},
+             field="date_of_birth", secret="2999-01-01"),
+    BadInput("patients.create", "date_of_birth-wrong-type",
+             {"json": {**NEW_PATIENT, "date_of_birth": ["1985"]}}, field="date_of_birth"),
+    BadInput("patients.create", "ssn-never-issued", {"json": {**NEW_PATIENT, "ssn": FAKE_SSN}},
+             field="ssn", secret=FAKE_SSN),
+    BadInput("patients.create", "ssn-too-long", {"json": {**NEW_PATIENT, "ssn": "123-45-67890"}},
+             field="ssn", secret="123-45-67890"),
+    BadInput("patients.create", "first_name-wrong-type",
+             {"json": {**NEW_PATIENT, "first_name": 12345}}, field="first_name"),
+    BadInput("patients.create", "first_name-too-long",
+             {"json": {**NEW_PATIENT, "first_name": PHI * 8}}, field="first_name", secret=PHI),
+    BadInput("patients.create", "first_name-blank", {"json": {**NEW_PATIENT, "first_name": "  "}},
+             field="first_name"),
+    BadInput("patients.create", "preferred_language-longer-than-stored",
+             {"json": {**NEW_PATIENT, "preferred_language": "en-abcdefgh-abcdefgh"}},
+             field="preferred_language"),
+    BadInput("patients.create", "last_name-missing", {"json": without(NEW_PATIENT, "last_name")},
+             field="last_name"),
+    BadInput("patients.create", "sex-not-a-code", {"json": {**NEW_PATIENT, "sex": "f"}},
+             field="sex"),
+    BadInput("patients.create", "phone-not-a-phone",
+             {"json": {**NEW_PATIENT, "phone": "555-0100"}}, field="phone", secret="555-0100"),
+    BadInput("patients.create", "email-not-an-email",
+             {"json": {**NEW_PATIENT, "email": f"{PHI}@"}}, field="email", secret=PHI),
+    BadInput("patients.create", "postal_code-not-a-zip",
+             {"json": {**NEW_PATIENT, "address": {**ADDRESS, "postal_code": "2110"}}},
+             field="address.postal_code"),
+    BadInput("patients.create", "state-not-a-state",
+             {"json": {**NEW_PATIENT, "address": {**ADDRESS, "state": "ZZ"}}},
+             field="address.state"),
+    BadInput("patients.create", "address-unknown-field",
+             {"json": {**NEW_PATIENT, "address": {**ADDRESS, "country": PHI}}},
+             field="address.country", secret=PHI),
+    BadInput("patients.create", "too-many-emergency-contacts",
+             {"json": {**NEW_PATIENT, "emergency_contacts": [CONTACT] * 6}},
+             field="emergency_contacts"),
+    BadInput("patients.create", "emergency-contact-phone-not-a-phone",
+             {"json": {**NEW_PATIENT, "emergency_contacts": [{**CONTACT, "phone": PHI}]}},
+             field="emergency_contacts.0.phone", secret=PHI),
+    BadInput("patients.create", "sms-without-a-phone",
+             {"json": {**without(NEW_PATIENT, "phone"), "preferred_contact_method": "sms"}},
+             field="preferred_contact_method"),
+    BadInput("patients.create", "confirm_new-not-a-bool", {"params": {"confirm_new": "maybe"}},
+             field="confirm_new"),
+    # reading, changing and merging a patient
+    BadInput("patients.read", "reveal_ssn-not-a-bool", {"params": {"reveal_ssn": "maybe"}},
+             field="reveal_ssn"),
+    BadInput("patients.update", "if-match-missing", {"headers": None}, status=428),
+    BadInput("patients.update", "if-match-not-a-version", {"headers": {"If-Match": '"v1"'}},
+             field="If-Match"),
+    BadInput("patients.update", "if-match-too-long", {"headers": {"If-Match": "1" * 65}},
+             field="If-Match"),
+    BadInput("patients.update", "ssn-never-issued", {"json": {"ssn": FAKE_SSN}},
+             field="ssn", secret=FAKE_SSN),
+    BadInput("patients.update", "first_name-cleared", {"json": {"first_name": None}},
+             field="first_name"),
+    BadInput("patients.update", "status-unknown", {"json": {"status": "archived"}},
+             field="status"),
+    BadInput("patients.merge", "source_id-not-a-uuid", {"json": {"source_id": PHI}},
+             field="source_id", secret=PHI),
+    BadInput("patients.merge", "source_id-missing", {"json": {}}, field="source_id"),
+    BadInput("patients.merge", "if-match-missing", {"headers": None}, status=428),
+    BadInput("patients.merge", "if-match-not-a-version", {"headers": {"If-Match": "W/latest"}},
+             field="If-Match"),
+    # insurance
+    BadInput("policies.create", "copay-as-a-string",
+             {"json": {**NEW_POLICY, "copay_primary_care_cents": "2500"}},
+             field="copay_primary_care_cents"),
+    BadInput("policies.create", "copay-negative",
+             {"json": {**NEW_POLICY, "copay_specialist_cents": -1}},
+             field="copay_specialist_cents"),
+    BadInput("policies.create", "rank-unknown", {"json": {**NEW_POLICY, "rank": "quaternary"}},
+             field="rank"),
+    BadInput("policies.create", "rank-missing", {"json": without(NEW_POLICY, "rank")},
+             field="rank"),
+    BadInput("policies.create", "payer_id-with-punctuation",
+             {"json": {**NEW_POLICY, "payer_id": "60-054"}}, field="payer_id"),
+    BadInput("policies.create", "member_id-too-long",
+             {"json": {**NEW_POLICY, "member_id": "W" * 41}}, field="member_id"),
+    BadInput("policies.create", "effective_date-not-a-date",
+             {"json": {**NEW_POLICY, "effective_date": "01/01/2026"}}, field="effective_date"),
+    BadInput("policies.create", "subscriber-born-in-the-future",
+             {"json": {**NEW_POLICY, "subscriber_date_of_birth": "2999-01-01"}},
+             field="subscriber_date_of_birth"),
+    BadInput("policies.create", "ends-before-it-starts",
+             {"json": {**NEW_POLICY, "end_date": "2025-01-01"}}, field="end_date"),
+    BadInput("policies.update", "if-match-missing", {"headers": None}, status=428),
+    BadInput("policies.update", "if-match-too-long", {"headers": {"If-Match": "1" * 65}},
+             field="If-Match"),
+    BadInput("policies.update", "active-not-a-bool", {"json": {"active": "perhaps"}},
+             field="active"),
+    BadInput("policies.update", "payer_name-cleared", {"json": {"payer_name": None}},
+             field="payer_name"),
+    BadInput("policies.update", "ends-before-it-starts", {"json": {"end_date": "2025-01-01"}},
+             field="end_date"),
+    # the audit trail
+    BadInput("audit.list", "since-without-timezone", {"params": {"since": "2026-01-01T09:00:00"}},
+             field="since"),
+    BadInput("audit.list", "since-past-year-9999-in-utc",
+             {"params": {"since": "9999-12-31T23:00:00-12:00"}}, field="since"),
+    BadInput("audit.list", "until-before-year-1-in-utc",
+             {"params": {"until": "0001-01-01T00:00:00+14:00"}}, field="until"),
+    BadInput("audit.list", "until-not-a-datetime", {"params": {"until": "yesterday"}},
+             field="until"),
+    BadInput("audit.list", "outcome-unknown", {"params": {"outcome": "maybe"}}, field="outcome"),
+    BadInput("audit.list", "action-too-long", {"params": {"action": "a" * 65}}, field="action"),
+    BadInput("audit.list", "actor_id-too-long", {"params": {"actor_id": "a" * 37}},
+             field="actor_id"),
+    BadInput("audit.list", "resource_type-too-long", {"params": {"resource_type": "r" * 41}},
+             field="resource_type"),
+    BadInput("audit.list", "resource_id-too-long", {"params": {"resource_id": PHI * 4}},
+             field="resource_id", secret=PHI),
+]
+# fmt: on
+
+CASES = derived_cases() + HAND_CASES
+
+
+def _ids(case: BadInput) -> str:
+    return f"{case.route}-{case.kind}"
+
+
+# --- the cases against the application's declaration ---------------------------------------
+
+
+def test_every_endpoint_has_a_valid_request() -> None:
+    assert {e.name for e in ENDPOINTS} == set(VALID)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_every_endpoint_has_a_bad_input_case(endpoint: Endpoint) -> None:
+    """Either it has cases or it is declared to take no input; not both, not neither."""
+    covered = {c.route for c in CASES}
+    assert (endpoint.name in covered) != (endpoint.name in TAKES_NO_INPUT)
+
+
+@pytest.mark.parametrize("name", sorted(TAKES_NO_INPUT))
+def test_endpoints_said_to_take_no_input_take_none(name: str) -> None:
+    endpoint = BY_NAME[name]
+    assert [p.name for k in ("path", "query", "header", "body") for p in endpoint.params(k)] == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "param"),
+    [
+        pytest.param(e, p.alias, id=f"{e.name}-{p.alias}")
+        for e in ENDPOINTS
+        for kind in ("query", "header")
+        for p in e.params(kind)
+    ],
+)
+def test_every_query_parameter_and_header_has_a_bad_value_case(endpoint, param) -> None:
+    fields = {c.field.lower() for c in CASES if c.route == endpoint.name and c.field}
+    assert param.lower() in fields
+
+
+# --- the cases against the running application ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_app(database) -> FastAPI:
+    return create_app(Settings(), engine=database.engine)
+
+
+@pytest.fixture
+def app(module_app: FastAPI, connection) -> FastAPI:
+    """conftest's `app`, built once per database rather than per test: building one analyses
+    every route, which is most of a test's time in a file of several hundred short tests."""
+    module_app.state.session_factory = lambda: Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return module_app
+
+
+@pytest.fixture
+def path_values(session, cipher) -> dict[str, str]:
+    """Real records behind the path, so a case fails on its bad input and not on a 404."""
+    patient = create_patient(session, cipher)
+    policy = create_policy(session, patient)
+    user = create_user(session, Role.NURSE)
+    device, _ = devices_service.add_kiosk(session, name="problem-lobby", created_by=None)
+    session.commit()
+    return {
+        "patient_id": str(patient.id),
+        "policy_id": str(policy.id),
+        "user_id": str(user.id),
+        "device_id": str(device.id),
+    }
+
+
+@pytest.fixture
+def send(client, principals, path_values) -> Callable[[BadInput], Any]:
+    def send(case: BadInput) -> Any:
+        endpoint = BY_NAME[case.route]
+        request = case.request()
+        request["headers"] = {
+            **request.get("headers", {}),
+            **principals.headers_for(caller(case.route)),
+        }
+        url = endpoint.path.format(**{**path_values, **case.path})
+        return client.request(endpoint.method, url, **request)
+
+    return send
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_bad_input_gets_problem_json(send, case: BadInput) -> None:
+    response = send(case)
+    assert response.status_code == case.status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body.keys() >= PROBLEM_MEMBERS
+    assert body["status"] == response.status_code
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.field], ids=_ids)
+def test_validation_problem_names_the_field(send, case: BadInput) -> None:
+    errors = send(case).json().get("errors", [])
+    assert case.field in [e["field"] for e in errors]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.secret], ids=_ids)
+def test_bad_value_is_not_echoed(send, case: BadInput) -> None:
+    assert str(case.secret).lower() not in send(case).text.lower()
+
+
+# Text that passes validation but that a database may not take as it is: refusing it and
+# accepting it are both fine; a crash is not. Only the absence of a 5xx is checked.
+# fmt: off
+AWKWARD_TEXT = [
+    BadInput("auth.token", "nul-in-username", {"data": {"username": "ada\x00", "password": "x"}}),
+    BadInput("patients.search", "nul-in-name", {"params": {"name": "Ada\x00"}}),
+    BadInput("patients.create", "nul-in-first_name",
+             {"json": {**NEW_PATIENT, "first_name": "Ada\x00"}}),
+    BadInput("patients.create", "first_name-of-80-sharp-s",  # casefolds to 160 letters
+             {"json": {**NEW_PATIENT, "first_name": "\u00df" * 80}}),
+    BadInput("patients.update", "last_name-of-80-ffi-ligatures",  # decomposes to 240 letters
+             {"json": {"last_name": "\ufb03" * 80}}),
+    BadInput("audit.list", "nul-in-action", {"params": {"action": "patient.read\x00"}}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", AWKWARD_TEXT, ids=_ids)
+def test_awkward_text_is_never_a_server_error(send, case: BadInput) -> None:
+    assert send(case).status_code < 500
+
+
+# --- bearer tokens that are not ours ------------------------------------------------------
+
+FORGED_TOKENS = {"jwt": f"eyJhbGciOiJIUzI1NiJ9.{PHI}.c2ln", "device": f"fdk_{PHI}"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "token"),
+    [
+        pytest.param(e, token, id=f"{e.name}-{kind}")
+        for e in ENDPOINTS
+        if e.signed_in_only
+        for kind, token in FORGED_TOKENS.items()
+    ],
+)
+def test_forged_token_gets_401_problem_without_echo(client, path_values, endpoint, token) -> None:
+    request = dict(VALID[endpoint.name])
+    request["headers"] = {**request.get("headers", {}), "Authorization": f"Bearer {token}"}
+    response = client.request(endpoint.method, endpoint.path.format(**path_values), **request)
+    assert (response.status_code, response.headers["content-type"]) == (401, PROBLEM_JSON)
+    assert PHI.lower() not in response.text.lower()
+
+
+# --- no such route, no such method -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/nothing-here", f"/api/v1/patients/{SOME_ID}/visits", "/api/v2/patients", "/nope"],
+)
+def test_unknown_route_gets_404_problem(client, path: str) -> None:
+    response = client.get(path)
+    assert (response.status_code, response.headers["content-type"], response.json()["code"]) == (
+        404,
+        PROBLEM_JSON,
+        "not-found",
+    )
+
+
+def test_unknown_route_does_not_echo_the_path(client) -> None:
+    response = client.get(f"/api/v1/patients/by-name/{PHI}/1985-12-10")
+    assert PHI.lower() not in response.text.lower()
+
+
+PATHS = sorted({e.path for e in ENDPOINTS})
+
+
+def _methods(path: str) -> set[str]:
+    return {e.method for e in ENDPOINTS if e.path == path}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_wrong_method_gets_405_problem(client, path: str) -> None:
+    response = client.request("PUT", path.replace("{", "").replace("}", ""))
+    assert (response.status_code, response.headers["content-type"], response.json()["code"]) == (
+        405,
+        PROBLEM_JSON,
+        "method-not-allowed",
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_wrong_method_answer_says_which_methods_are_allowed(client, path: str) -> None:
+    response = client.request("PUT", path.replace("{", "").replace("}", ""))
+    allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
+    assert _methods(path) <= allowed

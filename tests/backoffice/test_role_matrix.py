@@ -1,0 +1,352 @@
+"""Every endpoint against every principal: the five staff roles, a kiosk and nobody.
+
+The endpoints are walked from the application, so a new endpoint without a row in
+`WHO_MAY_CALL` fails `test_every_endpoint_has_a_matrix_row`. The rows are written by hand
+from the rules in the README and checked against the dependencies the routes declare and
+the permission table, so the three cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
+from backoffice.app import create_app
+from backoffice.devices import service as devices_service
+from backoffice.devices.models import Device
+from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.security.dependencies import authenticate, require_staff
+from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
+from backoffice.settings import Settings
+from backoffice.staff import service as staff_service
+from backoffice.staff.models import StaffUser
+from shared.enums import Role
+from tests.fixtures.builders import TEST_PASSWORD, create_patient, create_policy, create_user
+
+PROBLEM_JSON = "application/problem+json"
+PRINCIPALS = ("front_desk", "nurse", "provider", "billing", "admin", "kiosk", "anonymous")
+STAFF = frozenset(PRINCIPALS[:5])
+EVERYONE = frozenset(PRINCIPALS)
+READERS = STAFF
+WRITERS = frozenset({"front_desk", "billing", "admin"})
+ADMIN = frozenset({"admin"})
+KIOSK = frozenset({"kiosk"})
+SSN_REVEALERS = frozenset({"billing", "admin"})
+
+# Who may call each endpoint, from the README: front desk reads and writes patients; nurses
+# and providers read them; billing reads and writes them (and may reveal SSNs, see below);
+# admin does everything but the kiosk API; a kiosk reaches only /kiosk/*; nobody signed in
+# reaches only health and the sign-in endpoints.
+WHO_MAY_CALL: dict[str, frozenset[str]] = {
+    "health": EVERYONE,
+    "auth.token": EVERYONE,
+    "auth.refresh": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.me": STAFF,
+    "users.list": ADMIN,
+    "users.create": ADMIN,
+    "users.read": ADMIN,
+    "users.update": ADMIN,
+    "devices.list": ADMIN,
+    "devices.create": ADMIN,
+    "devices.revoke": ADMIN,
+    "kiosk.me": KIOSK,
+    "patients.search": READERS,
+    "patients.create": WRITERS,
+    "patients.read": READERS,
+    "patients.update": WRITERS,
+    "patients.merge": ADMIN,
+    "policies.list": READERS,
+    "policies.create": WRITERS,
+    "policies.update": WRITERS,
+    "audit.list": ADMIN,
+    "audit.verify": ADMIN,
+    "locations.list": STAFF,
+    "providers.list": STAFF,
+}
+
+PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    dependant: Dependant
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _dependency_calls(sub)
+
+
+def api_endpoints() -> list[Endpoint]:
+    """The /api/v1 endpoints of an application built for walking only (it never connects).
+
+    FastAPI now keeps included routers whole in `app.routes`; `iter_route_contexts` flattens
+    them into the routes as mounted, with their full paths.
+    """
+    app = create_app(Settings(), engine=create_engine("sqlite://"))
+    endpoints = []
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/v1/"):
+            for method in sorted(route.methods):
+                endpoints.append(Endpoint(route.name, method, route.path, route.dependant))
+    return endpoints
+
+
+ENDPOINTS = api_endpoints()
+
+
+def requirement(endpoint: Endpoint) -> Permission | str | None:
+    """What the route's dependencies demand: a permission, "staff", "signed-in" or nothing."""
+    calls = list(_dependency_calls(endpoint.dependant))
+    permissions = {c.permission for c in calls if hasattr(c, "permission")}
+    assert len(permissions) <= 1, f"{endpoint.name} asks for several permissions: {permissions}"
+    if permissions:
+        return permissions.pop()
+    if require_staff in calls:
+        return "staff"
+    if authenticate in calls:
+        return "signed-in"
+    return None
+
+
+def holders(need: Permission | str | None) -> frozenset[str]:
+    """The principals the permission table lets through for `need`."""
+    if need is None:
+        return EVERYONE
+    if need == "staff":
+        return STAFF
+    if need == "signed-in":
+        return EVERYONE - {"anonymous"}
+    roles = {role.value for role, granted in ROLE_PERMISSIONS.items() if need in granted}
+    return frozenset(roles | ({"kiosk"} if need in KIOSK_PERMISSIONS else set()))
+
+
+def _cells(keep: Callable[[Endpoint, str], bool]) -> list[Any]:
+    return [
+        pytest.param(e, who, id=f"{e.name}-{who}")
+        for e in ENDPOINTS
+        if e.name in WHO_MAY_CALL
+        for who in PRINCIPALS
+        if keep(e, who)
+    ]
+
+
+ALLOWED = _cells(lambda e, who: who in WHO_MAY_CALL[e.name])
+DENIED = _cells(lambda e, who: who not in WHO_MAY_CALL[e.name] and who != "anonymous")
+ANONYMOUS = _cells(lambda e, who: who not in WHO_MAY_CALL[e.name] and who == "anonymous")
+
+
+# --- the table against the code ------------------------------------------------------------
+
+
+def test_every_endpoint_has_a_matrix_row() -> None:
+    assert {e.name for e in ENDPOINTS} == set(WHO_MAY_CALL)
+
+
+def test_matrix_has_a_column_for_every_role() -> None:
+    assert {r.value for r in Role} == STAFF
+
+
+def test_endpoint_names_are_unique() -> None:
+    names = [e.name for e in ENDPOINTS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_matrix_row_agrees_with_the_permission_table(endpoint: Endpoint) -> None:
+    assert WHO_MAY_CALL.get(endpoint.name) == holders(requirement(endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_only_the_sign_in_endpoints_and_health_are_public(endpoint: Endpoint) -> None:
+    assert (requirement(endpoint) is None) == (endpoint.name in PUBLIC_ROUTES)
+
+
+# --- the table against the running application ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_app(database) -> FastAPI:
+    return create_app(Settings(), engine=database.engine)
+
+
+@pytest.fixture
+def app(module_app: FastAPI, connection) -> FastAPI:
+    """conftest's `app`, built once per database rather than per test: building one analyses
+    every route, which is most of a test's time in a file of several hundred short tests."""
+    module_app.state.session_factory = lambda: Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return module_app
+
+
+@dataclass
+class World:
+    """Real records behind every path parameter, so an allowed call is not a 404."""
+
+    patient: Patient
+    duplicate: Patient
+    policy: InsurancePolicy
+    user: StaffUser
+    device: Device
+    refresh_token: str
+
+    def path_values(self) -> dict[str, str]:
+        return {
+            "patient_id": str(self.patient.id),
+            "policy_id": str(self.policy.id),
+            "user_id": str(self.user.id),
+            "device_id": str(self.device.id),
+        }
+
+
+@pytest.fixture
+def world(session, cipher, app) -> World:
+    patient = create_patient(session, cipher, ssn="123-45-6789")
+    duplicate = create_patient(session, cipher)
+    policy = create_policy(session, patient)
+    user = create_user(session, Role.NURSE)
+    device, _ = devices_service.add_kiosk(session, name="matrix-lobby", created_by=None)
+    tokens = staff_service.issue_tokens(
+        session, user=user, settings=app.state.settings, signing_key=app.state.signing_key
+    )
+    session.commit()
+    return World(patient, duplicate, policy, user, device, tokens.refresh_token)
+
+
+def _if_match(version: int) -> dict[str, str]:
+    return {"If-Match": f'"{version}"'}
+
+
+# A minimal valid request per endpoint (beyond its path), so that an allowed caller succeeds.
+VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "auth.token": lambda w: {"data": {"username": w.user.username, "password": TEST_PASSWORD}},
+    "auth.refresh": lambda w: {"json": {"refresh_token": w.refresh_token}},
+    "auth.logout": lambda w: {"json": {"refresh_token": w.refresh_token}},
+    "users.create": lambda w: {
+        "json": {
+            "username": "matrix.newcomer",
+            "display_name": "New Comer",
+            "role": "nurse",
+            "password": "a-long-enough-password",
+        }
+    },
+    "users.update": lambda w: {"json": {"display_name": "Renamed Nurse"}},
+    "devices.create": lambda w: {"json": {"name": "matrix-waiting-room"}},
+    "patients.create": lambda w: {
+        "json": {
+            "first_name": "Grace",
+            "last_name": "Hopper",
+            "date_of_birth": "1906-12-09",
+            "sex": "female",
+        },
+        "params": {"confirm_new": "true"},
+    },
+    "patients.update": lambda w: {
+        "json": {"middle_name": "Brewster"},
+        "headers": _if_match(w.patient.version),
+    },
+    "patients.merge": lambda w: {
+        "json": {"source_id": str(w.duplicate.id)},
+        "headers": _if_match(w.patient.version),
+    },
+    "policies.create": lambda w: {
+        "json": {
+            "rank": "secondary",
+            "payer_name": "Cigna",
+            "payer_id": "62308",
+            "member_id": "U12345678",
+            "effective_date": "2026-01-01",
+        }
+    },
+    "policies.update": lambda w: {
+        "json": {"plan_name": "Open Access Plus"},
+        "headers": _if_match(w.policy.version),
+    },
+}
+
+
+def call(client, endpoint: Endpoint, world: World, headers: dict[str, str]) -> Any:
+    request = VALID_CALLS.get(endpoint.name, lambda w: {})(world)
+    request["headers"] = {**request.get("headers", {}), **headers}
+    url = endpoint.path.format(**world.path_values())
+    return client.request(endpoint.method, url, **request)
+
+
+@pytest.mark.parametrize(("endpoint", "who"), ALLOWED)
+def test_allowed_principal_gets_through(client, principals, world, endpoint, who) -> None:
+    response = call(client, endpoint, world, principals.headers_for(who))
+    assert 200 <= response.status_code < 300, response.text
+
+
+@pytest.mark.parametrize(("endpoint", "who"), DENIED)
+def test_denied_principal_gets_403_problem(client, principals, world, endpoint, who) -> None:
+    response = call(client, endpoint, world, principals.headers_for(who))
+    assert (response.status_code, response.headers["content-type"], response.json()["code"]) == (
+        403,
+        PROBLEM_JSON,
+        "permission-denied",
+    )
+
+
+@pytest.mark.parametrize(("endpoint", "who"), ANONYMOUS)
+def test_anonymous_caller_is_asked_to_sign_in(client, world, endpoint, who) -> None:
+    response = call(client, endpoint, world, {})
+    assert (
+        response.status_code,
+        response.headers["content-type"],
+        response.headers.get("www-authenticate"),
+    ) == (401, PROBLEM_JSON, "Bearer")
+
+
+# --- the full SSN ------------------------------------------------------------------------
+
+
+def test_ssn_revealers_agree_with_the_permission_table() -> None:
+    assert holders(Permission.PATIENTS_READ_SSN) == SSN_REVEALERS
+
+
+@pytest.mark.parametrize("who", sorted(READERS - SSN_REVEALERS))
+def test_revealing_the_ssn_is_refused_without_read_ssn(client, principals, world, who) -> None:
+    response = client.get(
+        f"/api/v1/patients/{world.patient.id}",
+        params={"reveal_ssn": "true"},
+        headers=principals.headers_for(who),
+    )
+    assert (response.status_code, response.headers["content-type"], response.json()["code"]) == (
+        403,
+        PROBLEM_JSON,
+        "permission-denied",
+    )
+
+
+@pytest.mark.parametrize("who", sorted(SSN_REVEALERS))
+def test_revealing_the_ssn_shows_it_in_full_with_read_ssn(client, principals, world, who) -> None:
+    response = client.get(
+        f"/api/v1/patients/{world.patient.id}",
+        params={"reveal_ssn": "true"},
+        headers=principals.headers_for(who),
+    )
+    assert (response.status_code, response.json()["ssn"]) == (200, "123-45-6789")
+
+
+@pytest.mark.parametrize("who", sorted(READERS))
+def test_without_reveal_every_reader_sees_the_ssn_masked(client, principals, world, who) -> None:
+    response = client.get(
+        f"/api/v1/patients/{world.patient.id}", headers=principals.headers_for(who)
+    )
+    assert (response.status_code, response.json()["ssn"]) == (200, "***-**-6789")
