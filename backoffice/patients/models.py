@@ -59,13 +59,12 @@ class Patient(SQLModel, table=True):
     emergency_contacts: list["EmergencyContact"] = Relationship(
         sa_relationship_kwargs={
             "order_by": "EmergencyContact.position",
-            "lazy": "selectin",
             # Contacts are replaced as a list; the ones dropped from it are deleted.
             "cascade": "all, delete-orphan",
         }
     )
     policies: list["InsurancePolicy"] = Relationship(
-        sa_relationship_kwargs={"order_by": "InsurancePolicy.created_at", "lazy": "selectin"}
+        sa_relationship_kwargs={"order_by": "InsurancePolicy.created_at"}
     )
 
 

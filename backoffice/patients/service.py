@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -45,6 +45,7 @@ from shared.errors import (
 )
 from shared.validators import is_valid_mrn, luhn_check_digit, mask_ssn
 
+CANDIDATES_PER_BLOCK = 200
 SSN_CONTEXT = "patients.ssn"  # the associated data of the SSN column
 _ADDRESS_COLUMNS = {
     "line1": "address_line1",
@@ -149,31 +150,25 @@ def to_summary(patient: Patient) -> PatientSummary:
     )
 
 
-def _name_filter(name: str) -> Any:
-    """'smi' → last or first name starts with 'smi'; 'smith, jo' and 'jo smith' → both parts."""
+def _name_conditions(name: str) -> list[Any]:
+    """The ways a typed name can match, each answered by one index range:
+    'smi' → last or first name starts with 'smi'; 'smith, jo' → last 'smith…' and first
+    'jo…'; 'jo smith' → either order."""
     if "," in name:
         last, _, first = name.partition(",")
-        parts = [search_key(last), search_key(first)]
-        pairs = [(parts[0], parts[1])]
+        pairs = [(search_key(last), search_key(first))]
     else:
-        words = [search_key(w) for w in name.split()]
-        words = [w for w in words if w]
-        if len(words) >= 2:
-            pairs = [(words[-1], words[0]), (words[0], words[-1])]
-        else:
-            key = words[0] if words else ""
-            return or_(
-                _prefix(col(Patient.last_name_key), key), _prefix(col(Patient.first_name_key), key)
-            )
-    return or_(
-        *[
-            and_(
-                _prefix(col(Patient.last_name_key), last),
-                _prefix(col(Patient.first_name_key), first),
-            )
-            for last, first in pairs
-        ]
-    )
+        words = [key for key in map(search_key, name.split()) if key]
+        if len(words) == 1:
+            return [
+                _prefix(col(Patient.last_name_key), words[0]),
+                _prefix(col(Patient.first_name_key), words[0]),
+            ]
+        pairs = [(words[-1], words[0]), (words[0], words[-1])]
+    return [
+        and_(_prefix(col(Patient.last_name_key), last), _prefix(col(Patient.first_name_key), first))
+        for last, first in pairs
+    ]
 
 
 def _prefix(column: Any, key: str) -> Any:
@@ -195,43 +190,52 @@ def search_patients(
     phone: str | None = None,
     status: PatientStatus | None = None,
 ) -> list[Patient]:
-    query = select(Patient)
-    criteria = []
-    if name:
-        if not search_key(name):
-            raise InvalidInput(
-                "Search by name needs letters or digits.",
-                [FieldError("name", "needs at least one letter or digit")],
-            )
-        query = query.where(_name_filter(name))
-        criteria.append("name")
+    criteria: list[str] = []
+    filters: list[Any] = []
     if date_of_birth:
-        query = query.where(Patient.date_of_birth == date_of_birth)
+        filters.append(col(Patient.date_of_birth) == date_of_birth)
         criteria.append("date_of_birth")
     if mrn:
         if not is_valid_mrn(mrn):
             raise InvalidInput(
                 "Not a valid MRN.", [FieldError("mrn", "nine digits with a valid check digit")]
             )
-        query = query.where(Patient.mrn == mrn)
+        filters.append(col(Patient.mrn) == mrn)
         criteria.append("mrn")
     if phone:
-        query = query.where(Patient.phone == phone)
+        filters.append(col(Patient.phone) == phone)
         criteria.append("phone")
-    if status:
-        query = query.where(Patient.status == status)
-    else:
-        query = query.where(Patient.status != PatientStatus.MERGED)
-    query = (
-        query.order_by(
-            col(Patient.last_name_key),
-            col(Patient.first_name_key),
-            col(Patient.date_of_birth),
-            col(Patient.id),
-        )
-        .offset(offset)
-        .limit(limit + 1)
+    filters.append(
+        col(Patient.status) == status if status else col(Patient.status) != PatientStatus.MERGED
     )
+    order = (
+        col(Patient.last_name_key),
+        col(Patient.first_name_key),
+        col(Patient.date_of_birth),
+        col(Patient.id),
+    )
+    query = select(Patient).order_by(*order).offset(offset).limit(limit + 1)
+    if name and not search_key(name):
+        raise InvalidInput(
+            "Search by name needs letters or digits.",
+            [FieldError("name", "needs at least one letter or digit")],
+        )
+    if name:
+        criteria.insert(0, "name")
+    conditions = _name_conditions(name) if name else []
+    if len(conditions) > 1:
+        # One query per way of matching, each taking its first rows from its own index
+        # range, then the union: an OR over two indexes makes the planner walk one index
+        # from the start of the alphabet instead.
+        window = offset + limit + 1
+        branches = [
+            select(Patient.id).where(condition, *filters).order_by(*order).limit(window).subquery()
+            for condition in conditions
+        ]
+        matching_ids = union(*[select(branch.c.id) for branch in branches])
+        query = query.where(col(Patient.id).in_(matching_ids))
+    else:
+        query = query.where(*conditions, *filters)
     rows = list(session.exec(query))
     actor.audit(
         session,
@@ -246,7 +250,7 @@ def search_patients(
 
 
 def find_duplicates(
-    session: Session, *, data: Demographics, exclude: uuid.UUID | None = None
+    session: Session, *, data: Demographics
 ) -> list[tuple[Patient, float, tuple[str, ...]]]:
     """Candidates share a birth date, a phone, or the last name and first initial."""
     last_key, first_key = search_key(data.last_name), search_key(data.first_name)
@@ -259,10 +263,18 @@ def find_duplicates(
     ]
     if data.phone:
         blocks.append(col(Patient.phone) == data.phone)
-    query = select(Patient).where(or_(*blocks), Patient.status != PatientStatus.MERGED).limit(500)
-    if exclude:
-        query = query.where(Patient.id != exclude)
-    rows = list(session.exec(query))
+    # Each block on its own and bounded, so one crowded block (a clinic's own phone number
+    # entered for many patients) cannot crowd the others out.
+    found: dict[uuid.UUID, Patient] = {}
+    for block in blocks:
+        query = (
+            select(Patient)
+            .where(block, col(Patient.status) != PatientStatus.MERGED)
+            .order_by(col(Patient.created_at).desc())
+            .limit(CANDIDATES_PER_BLOCK)
+        )
+        found.update((p.id, p) for p in session.exec(query))
+    rows = list(found.values())
     pool = [(p, Demographics(p.first_name, p.last_name, p.date_of_birth, p.phone)) for p in rows]
     return [(p, m.score, m.reasons) for p, m in rank_candidates(data, pool)]
 
