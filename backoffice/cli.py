@@ -58,7 +58,7 @@ def _session() -> Iterator[Session]:
 
 
 def _cli_actor():  # type: ignore[no-untyped-def]
-    from backoffice.security.dependencies import Actor
+    from backoffice.security.actor import Actor
     from backoffice.security.principal import CLI_ORIGIN, Principal
 
     return Actor(Principal(PrincipalKind.SYSTEM, None, f"cli:{getpass.getuser()}"), CLI_ORIGIN)

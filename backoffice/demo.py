@@ -16,8 +16,8 @@ from backoffice.clinic.models import Location, Provider
 from backoffice.patients import service as patients_service
 from backoffice.patients.models import Patient
 from backoffice.patients.schemas import PatientCreate, PolicyCreate
+from backoffice.security.actor import Actor
 from backoffice.security.crypto import FieldCipher
-from backoffice.security.dependencies import Actor
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from backoffice.staff.schemas import StaffUserCreate

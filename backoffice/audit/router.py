@@ -10,7 +10,8 @@ from backoffice.audit.schemas import AuditEventPublic, ChainStatus
 from backoffice.db import SessionDep
 from backoffice.kit.columns import Timestamp
 from backoffice.kit.pagination import Page, PageDep
-from backoffice.security.dependencies import Actor, require
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 from shared.enums import AuditOutcome
 

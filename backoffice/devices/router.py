@@ -10,7 +10,8 @@ from backoffice.devices import service as devices_service
 from backoffice.devices.schemas import DeviceCreate, DeviceIssued, DevicePublic, KioskIdentity
 from backoffice.kit.columns import utcnow
 from backoffice.kit.pagination import Page, PageDep
-from backoffice.security.dependencies import Actor, require
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 
 devices_router = APIRouter(prefix="/devices", tags=["devices"])

@@ -19,7 +19,8 @@ from backoffice.patients.schemas import (
     PolicyPublic,
     PolicyUpdate,
 )
-from backoffice.security.dependencies import Actor, require
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 from shared.enums import PatientStatus
 from shared.errors import FieldError, InvalidInput, PermissionDenied, PreconditionRequired

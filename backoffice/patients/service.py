@@ -32,8 +32,8 @@ from backoffice.patients.schemas import (
     contact_method_problem,
     policy_rule_errors,
 )
+from backoffice.security.actor import Actor
 from backoffice.security.crypto import FieldCipher
-from backoffice.security.dependencies import Actor
 from shared.enums import PatientStatus, PolicyRank
 from shared.errors import (
     Conflict,

@@ -4,57 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
 from backoffice.audit.dependencies import origin_of
-from backoffice.audit.service import record_event
 from backoffice.db import SessionDep
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
+from backoffice.security.actor import Actor
 from backoffice.security.permissions import Permission
-from backoffice.security.principal import Principal, RequestOrigin
+from backoffice.security.principal import Principal
 from backoffice.security.tokens import DEVICE_TOKEN_PREFIX, decode_access_token, digest
 from backoffice.staff.models import StaffUser
-from shared.enums import AuditOutcome, PrincipalKind, Role
+from shared.enums import PrincipalKind, Role
 from shared.errors import NotAuthenticated, PermissionDenied
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _DEVICE_SEEN_EVERY = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated caller and where the call came from; services audit through it."""
-
-    principal: Principal
-    origin: RequestOrigin
-
-    def audit(
-        self,
-        session: Session,
-        action: str,
-        *,
-        resource_type: str | None = None,
-        resource_id: object | None = None,
-        detail: dict[str, Any] | None = None,
-        outcome: AuditOutcome = AuditOutcome.SUCCESS,
-    ) -> None:
-        record_event(
-            session,
-            principal=self.principal,
-            origin=self.origin,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            outcome=outcome,
-            detail=detail,
-        )
 
 
 def _user_principal(session: Session, token: str, request: Request) -> Principal:

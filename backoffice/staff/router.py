@@ -10,7 +10,8 @@ from backoffice.audit.dependencies import origin_of
 from backoffice.audit.service import record_event
 from backoffice.db import SessionDep
 from backoffice.kit.pagination import Page, PageDep
-from backoffice.security.dependencies import Actor, StaffActor, require
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import StaffActor, require
 from backoffice.security.permissions import Permission
 from backoffice.security.principal import Principal
 from backoffice.staff import service as staff_service

@@ -15,7 +15,8 @@ from backoffice.audit import service as audit_service
 from backoffice.audit.models import AuditChainHead, AuditEvent
 from backoffice.audit.service import compute_hash, record_event, verify_chain
 from backoffice.db import SessionDep
-from backoffice.security.dependencies import Actor, require
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 from backoffice.security.principal import CLI_ORIGIN, SYSTEM
 from backoffice.staff.models import StaffUser
