@@ -105,7 +105,7 @@ def connection(database: Database) -> Iterator[object]:
     conn.close()
 
 
-def _session_on(connection: object) -> Session:
+def session_on(connection: object) -> Session:
     return Session(
         bind=connection,
         join_transaction_mode="create_savepoint",  # type: ignore[arg-type]
@@ -116,7 +116,7 @@ def _session_on(connection: object) -> Session:
 @pytest.fixture
 def session(connection: object) -> Iterator[Session]:
     """A session inside the test's transaction, for setting up and checking data."""
-    with _session_on(connection) as s:
+    with session_on(connection) as s:
         yield s
 
 
@@ -125,11 +125,23 @@ def settings() -> Settings:
     return Settings()
 
 
+def bound_to(app: FastAPI, connection: object) -> FastAPI:
+    """Route the app's sessions into the test's transaction."""
+    app.state.session_factory = lambda: session_on(connection)
+    return app
+
+
 @pytest.fixture
 def app(database: Database, connection: object, settings: Settings) -> FastAPI:
-    app = create_app(settings, engine=database.engine)
-    app.state.session_factory = lambda: _session_on(connection)
-    return app
+    return bound_to(create_app(settings, engine=database.engine), connection)
+
+
+@pytest.fixture(scope="module")
+def module_app(database: Database) -> FastAPI:
+    """One app per test module and database, for modules of many short tests that leave the
+    app as they found it (building an app analyses every route: most of a short test's time).
+    Such a module overrides `app` with `bound_to(module_app, connection)`."""
+    return create_app(Settings(), engine=database.engine)
 
 
 @pytest.fixture

@@ -10,25 +10,19 @@ a case sends it a bad value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.params import Form
-from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import create_engine
-from sqlmodel import Session
 
-from backoffice.app import create_app
 from backoffice.devices import service as devices_service
-from backoffice.security.dependencies import authenticate
-from backoffice.settings import Settings
 from shared.enums import Role
+from tests.conftest import bound_to
 from tests.fixtures.builders import create_patient, create_policy, create_user
+from tests.fixtures.endpoints import Endpoint, api_endpoints
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code"}
@@ -39,51 +33,6 @@ SOME_ID = "8d0c2b5e-3f6a-4a8e-9a51-0f3c1e2d4b7a"
 
 
 # --- the endpoints, as the application declares them --------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    method: str
-    path: str
-    dependant: Dependant
-
-    def params(self, kind: str) -> list[Any]:
-        """The endpoint's `kind` ("path", "query", "header", "body") parameters, its
-        dependencies' included."""
-
-        def walk(dependant: Dependant) -> Iterator[Any]:
-            yield from getattr(dependant, f"{kind}_params")
-            for sub in dependant.dependencies:
-                yield from walk(sub)
-
-        return list(walk(self.dependant))
-
-    @property
-    def takes_json(self) -> bool:
-        body = self.params("body")
-        return bool(body) and not any(isinstance(p.field_info, Form) for p in body)
-
-    @property
-    def signed_in_only(self) -> bool:
-        def calls(dependant: Dependant) -> Iterator[Any]:
-            for sub in dependant.dependencies:
-                yield sub.call
-                yield from calls(sub)
-
-        return authenticate in set(calls(self.dependant))
-
-
-def api_endpoints() -> list[Endpoint]:
-    """The /api/v1 endpoints of an application built for walking only (it never connects).
-    `iter_route_contexts` flattens the included routers FastAPI keeps in `app.routes`."""
-    app = create_app(Settings(), engine=create_engine("sqlite://"))
-    return [
-        Endpoint(route.name, method, route.path, route.dependant)
-        for route in iter_route_contexts(app.routes)
-        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/v1/")
-        for method in sorted(route.methods)
-    ]
 
 
 ENDPOINTS = api_endpoints()
@@ -444,19 +393,9 @@ def test_every_query_parameter_and_header_has_a_bad_value_case(endpoint, param) 
 # --- the cases against the running application ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def module_app(database) -> FastAPI:
-    return create_app(Settings(), engine=database.engine)
-
-
 @pytest.fixture
 def app(module_app: FastAPI, connection) -> FastAPI:
-    """conftest's `app`, built once per database rather than per test: building one analyses
-    every route, which is most of a test's time in a file of several hundred short tests."""
-    module_app.state.session_factory = lambda: Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return module_app
+    return bound_to(module_app, connection)
 
 
 @pytest.fixture

@@ -8,28 +8,24 @@ the permission table, so the three cannot drift apart silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import create_engine
-from sqlmodel import Session
 
-from backoffice.app import create_app
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
-from backoffice.settings import Settings
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from shared.enums import Role
+from tests.conftest import bound_to
 from tests.fixtures.builders import TEST_PASSWORD, create_patient, create_policy, create_user
+from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
 
 PROBLEM_JSON = "application/problem+json"
 PRINCIPALS = ("front_desk", "nurse", "provider", "billing", "admin", "kiosk", "anonymous")
@@ -76,42 +72,12 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
 PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    method: str
-    path: str
-    dependant: Dependant
-
-
-def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    for sub in dependant.dependencies:
-        if sub.call is not None:
-            yield sub.call
-        yield from _dependency_calls(sub)
-
-
-def api_endpoints() -> list[Endpoint]:
-    """The /api/v1 endpoints of an application built for walking only (it never connects).
-
-    FastAPI now keeps included routers whole in `app.routes`; `iter_route_contexts` flattens
-    them into the routes as mounted, with their full paths.
-    """
-    app = create_app(Settings(), engine=create_engine("sqlite://"))
-    endpoints = []
-    for route in iter_route_contexts(app.routes):
-        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/v1/"):
-            for method in sorted(route.methods):
-                endpoints.append(Endpoint(route.name, method, route.path, route.dependant))
-    return endpoints
-
-
 ENDPOINTS = api_endpoints()
 
 
 def requirement(endpoint: Endpoint) -> Permission | str | None:
     """What the route's dependencies demand: a permission, "staff", "signed-in" or nothing."""
-    calls = list(_dependency_calls(endpoint.dependant))
+    calls = list(dependency_calls(endpoint.dependant))
     permissions = {c.permission for c in calls if hasattr(c, "permission")}
     assert len(permissions) <= 1, f"{endpoint.name} asks for several permissions: {permissions}"
     if permissions:
@@ -179,19 +145,9 @@ def test_only_the_sign_in_endpoints_and_health_are_public(endpoint: Endpoint) ->
 # --- the table against the running application ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def module_app(database) -> FastAPI:
-    return create_app(Settings(), engine=database.engine)
-
-
 @pytest.fixture
 def app(module_app: FastAPI, connection) -> FastAPI:
-    """conftest's `app`, built once per database rather than per test: building one analyses
-    every route, which is most of a test's time in a file of several hundred short tests."""
-    module_app.state.session_factory = lambda: Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return module_app
+    return bound_to(module_app, connection)
 
 
 @dataclass
