@@ -20,6 +20,7 @@ from backoffice.security.tokens import (
 from backoffice.settings import Settings
 from backoffice.staff.models import RefreshToken, StaffUser
 from backoffice.staff.schemas import StaffUserCreate, StaffUserUpdate, TokenResponse
+from shared.enums import Role
 from shared.errors import Conflict, NotFound
 
 
@@ -51,6 +52,13 @@ def list_users(session: Session, *, limit: int, offset: int) -> list[StaffUser]:
 
 def update_user(session: Session, *, user: StaffUser, data: StaffUserUpdate) -> list[str]:
     """Apply the change; return the names of the fields changed (for the audit trail)."""
+    loses_admin = (
+        user.role == Role.ADMIN
+        and user.active
+        and ((data.role is not None and data.role != Role.ADMIN) or data.active is False)
+    )
+    if loses_admin and _active_admins(session) <= 1:
+        raise Conflict("This is the last active admin account; make another admin first.")
     changed = []
     if data.display_name is not None:
         user.display_name = data.display_name
@@ -73,6 +81,14 @@ def update_user(session: Session, *, user: StaffUser, data: StaffUserUpdate) -> 
     user.updated_at = utcnow()
     session.add(user)
     return changed
+
+
+def _active_admins(session: Session) -> int:
+    """Counted under row locks, so two admins demoting each other at once cannot both pass."""
+    query = select(StaffUser.id).where(
+        col(StaffUser.role) == Role.ADMIN, col(StaffUser.active).is_(True)
+    )
+    return len(session.exec(query.with_for_update()).all())
 
 
 @dataclass

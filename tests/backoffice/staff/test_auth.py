@@ -9,7 +9,7 @@ from sqlmodel import select
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
 from backoffice.security.tokens import digest, encode_access_token
-from backoffice.staff.models import RefreshToken
+from backoffice.staff.models import RefreshToken, StaffUser
 from shared.enums import Role
 from tests.fixtures.builders import TEST_PASSWORD, bearer, create_user
 
@@ -326,3 +326,25 @@ def test_a_revoked_device_token_is_refused(client, principals):
 def test_an_unknown_device_token_is_refused(client):
     headers = _auth("fdk_" + "x" * 43)
     assert client.get("/api/v1/kiosk/me", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"role": "billing"}])
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(client, session, settings, change):
+    for other in session.exec(select(StaffUser).where(StaffUser.role == Role.ADMIN)):
+        other.active = False
+        session.add(other)
+    admin = create_user(session, Role.ADMIN)
+    headers = bearer(admin, settings.signing_key())
+    r = client.patch(f"/api/v1/users/{admin.id}", json=change, headers=headers)
+    assert r.status_code == 409
+    assert "last active admin" in r.json()["detail"]
+
+
+def test_an_admin_can_be_demoted_while_another_remains(client, session, settings):
+    first, second = create_user(session, Role.ADMIN), create_user(session, Role.ADMIN)
+    r = client.patch(
+        f"/api/v1/users/{second.id}",
+        json={"role": "billing"},
+        headers=bearer(first, settings.signing_key()),
+    )
+    assert r.status_code == 200 and r.json()["role"] == "billing"
