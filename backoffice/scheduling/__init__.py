@@ -1,0 +1,1 @@
+"""Provider calendars: schedule templates, exceptions, slot search and booking."""

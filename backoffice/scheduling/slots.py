@@ -1,0 +1,210 @@
+"""Open-slot search, as pure functions: templates, exceptions and bookings in, slots out.
+
+Working hours are laid out per local calendar date in the location's time zone and only
+then turned into UTC instants, so a 09:00 session is at 09:00 on both sides of a DST
+change (13:00Z in summer, 14:00Z in winter in New York). All instants are aware datetimes.
+
+    weekly rules ─┐
+    extra sessions┼─▶ working intervals ─▶ candidate starts ─▶ open slots
+    closures ─────┘         (UTC)            every `step`     minus bookings and their
+                                                              buffers, provider rules
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """[start, end) between two aware instants."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("intervals take aware datetimes")
+        if self.end < self.start:
+            raise ValueError("an interval cannot end before it starts")
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: Interval) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+
+@dataclass(frozen=True)
+class WeeklyRule:
+    """A provider works `start` to `end` local time on `weekday` (0 is Monday), between
+    `effective` and `expires` (inclusive), less its breaks."""
+
+    weekday: int
+    start: time
+    end: time
+    effective: date
+    expires: date | None = None
+    breaks: tuple[tuple[time, time], ...] = ()
+
+    def applies_on(self, day: date) -> bool:
+        in_force = self.effective <= day and (self.expires is None or day <= self.expires)
+        return in_force and day.weekday() == self.weekday
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An appointment already on the calendar, with the buffers its type needs."""
+
+    start: datetime
+    end: datetime
+    category: str
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+
+    @property
+    def blocked(self) -> Interval:
+        return Interval(self.start - self.buffer_before, self.end + self.buffer_after)
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    duration: timedelta
+    category: str
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+    step: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ProviderRules:
+    max_per_day: int | None = None
+    # Categories that may not follow one another without a gap (e.g. two procedures).
+    not_back_to_back: frozenset[str] = field(default_factory=frozenset)
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time. A time skipped by a spring-forward change lands
+    after the gap (02:30 → 03:30), and a time that happens twice in a fall-back change is
+    the first of the two (PEP 495, fold=0): what a clock on the wall would show."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def subtract(intervals: Iterable[Interval], cuts: Iterable[Interval]) -> list[Interval]:
+    """The parts of `intervals` that no cut covers."""
+    pieces = sorted(intervals)
+    for cut in sorted(cuts):
+        kept = []
+        for piece in pieces:
+            if not piece.overlaps(cut):
+                kept.append(piece)
+                continue
+            if piece.start < cut.start:
+                kept.append(Interval(piece.start, cut.start))
+            if cut.end < piece.end:
+                kept.append(Interval(cut.end, piece.end))
+        pieces = kept
+    return pieces
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for interval in sorted(intervals):
+        if merged and interval.start <= merged[-1].end:
+            last = merged.pop()
+            merged.append(Interval(last.start, max(last.end, interval.end)))
+        else:
+            merged.append(interval)
+    return merged
+
+
+def working_intervals(
+    *,
+    rules: Iterable[WeeklyRule],
+    zone: ZoneInfo,
+    first_day: date,
+    last_day: date,
+    extra_sessions: Iterable[Interval] = (),
+    closures: Iterable[Interval] = (),
+) -> list[Interval]:
+    """When the provider works between two local dates (inclusive), in UTC."""
+    rules = list(rules)
+    sessions: list[Interval] = list(extra_sessions)
+    for day in _days(first_day, last_day):
+        for rule in rules:
+            if not rule.applies_on(day):
+                continue
+            session = Interval(
+                local_instant(day, rule.start, zone), local_instant(day, rule.end, zone)
+            )
+            breaks = [
+                Interval(local_instant(day, b0, zone), local_instant(day, b1, zone))
+                for b0, b1 in rule.breaks
+            ]
+            sessions.extend(subtract([session], breaks))
+    return subtract(merge(sessions), closures)
+
+
+def find_open_slots(
+    *,
+    working: Iterable[Interval],
+    bookings: Iterable[Booking],
+    request: SlotRequest,
+    zone: ZoneInfo,
+    window: Interval,
+    rules: ProviderRules = ProviderRules(),
+    not_before: datetime | None = None,
+) -> list[Interval]:
+    """Every start, at `request.step` from the beginning of each working interval, where
+    the appointment and its buffers fit in working time, clear of every booking and its
+    buffers, within `window`, and allowed by the provider's rules."""
+    bookings = list(bookings)
+    blocked = merge(b.blocked for b in bookings)
+    per_day = Counter(b.start.astimezone(zone).date() for b in bookings)
+    slots = []
+    for session in working:
+        start = session.start
+        while start + request.duration <= session.end:
+            slot = Interval(start, start + request.duration)
+            start += request.step
+            needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
+            if not window.contains(slot) or (not_before and slot.start < not_before):
+                continue
+            if not session.contains(needs) or any(needs.overlaps(b) for b in blocked):
+                continue
+            day = slot.start.astimezone(zone).date()
+            if rules.max_per_day is not None and per_day[day] >= rules.max_per_day:
+                continue
+            if _back_to_back(slot, request, bookings, rules):
+                continue
+            slots.append(slot)
+    return slots
+
+
+def _back_to_back(
+    slot: Interval, request: SlotRequest, bookings: list[Booking], rules: ProviderRules
+) -> bool:
+    if request.category not in rules.not_back_to_back:
+        return False
+    return any(
+        b.category in rules.not_back_to_back and (b.end == slot.start or slot.end == b.start)
+        for b in bookings
+    )
+
+
+def nearest(slots: Iterable[Interval], to: datetime, count: int = 3) -> list[Interval]:
+    """The `count` slots whose start is closest to `to`, in time order (for a 409's
+    alternatives)."""
+    closest = sorted(slots, key=lambda s: (abs(s.start - to), s.start))[:count]
+    return sorted(closest)
