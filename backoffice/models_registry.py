@@ -4,9 +4,17 @@ from backoffice.audit import models as audit_models
 from backoffice.clinic import models as clinic_models
 from backoffice.devices import models as devices_models
 from backoffice.patients import models as patients_models
+from backoffice.scheduling import models as scheduling_models
 from backoffice.staff import models as staff_models
 
-__all__ = ["audit_models", "clinic_models", "devices_models", "patients_models", "staff_models"]
+__all__ = [
+    "audit_models",
+    "clinic_models",
+    "devices_models",
+    "patients_models",
+    "scheduling_models",
+    "staff_models",
+]
 
 # Columns encrypted with the field cipher, and the associated data each is sealed with.
 ENCRYPTED_COLUMNS = [(patients_models.Patient.__table__.c.ssn_ciphertext, "patients.ssn")]  # type: ignore[attr-defined]

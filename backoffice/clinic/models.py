@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, String
+from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Relationship, SQLModel
 
 from backoffice.kit.columns import UTCDateTime, new_id, utcnow
@@ -39,6 +39,12 @@ class Provider(SQLModel, table=True):
     npi: str = Field(sa_column=Column(String(10), unique=True, nullable=False))
     taxonomy_code: str = Field(max_length=10)
     specialty: str = Field(max_length=80)
+    # Booking rules: at most this many appointments a day; categories (e.g. procedure)
+    # that may not be booked one right after another.
+    max_per_day: int | None = None
+    not_back_to_back: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -1,0 +1,136 @@
+"""Scheduling tables: appointment types, weekly templates, exceptions, appointments and
+their history.
+
+Double booking is settled by the database. On PostgreSQL an exclusion constraint forbids
+two live appointments of one provider whose blocked spans (the visit and its buffers)
+overlap in the same lane; lane 1 holds the deliberate overbookings. On SQLite every
+transaction takes the write lock when it begins, so the check and the insert of a booking
+cannot interleave with another writer's.
+"""
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from backoffice.kit.columns import UTCDateTime, new_id, utcnow
+
+# Statuses in which an appointment holds its time on the calendar.
+LIVE_STATUSES = ("scheduled", "confirmed", "arrived", "roomed", "in_progress")
+
+
+class AppointmentTypeProvider(SQLModel, table=True):
+    __tablename__ = "appointment_type_providers"
+
+    appointment_type_id: uuid.UUID = Field(foreign_key="appointment_types.id", primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="providers.id", primary_key=True)
+
+
+class AppointmentType(SQLModel, table=True):
+    __tablename__ = "appointment_types"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    code: str = Field(sa_column=Column(String(20), unique=True, nullable=False))
+    name: str = Field(max_length=80)
+    duration_minutes: int
+    # primary_care, specialist, urgent_care, procedure, telehealth: copays follow it.
+    category: str = Field(max_length=20)
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScheduleRule(SQLModel, table=True):
+    """A weekly session of one provider at one location, in that location's local time."""
+
+    __tablename__ = "schedule_rules"
+    __table_args__ = (Index("ix_schedule_rules_provider", "provider_id", "weekday"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="providers.id")
+    location_id: uuid.UUID = Field(foreign_key="locations.id")
+    weekday: int  # 0 is Monday
+    start_time: time
+    end_time: time
+    # [["12:00", "13:00"], …]: breaks inside the session, local time.
+    breaks: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    effective_date: date
+    expiration_date: date | None = None
+
+
+class ScheduleException(SQLModel, table=True):
+    """Time taken out (PTO, holiday, closure) or added (an extra session). A closure with
+    no provider closes the location for everyone."""
+
+    __tablename__ = "schedule_exceptions"
+    __table_args__ = (Index("ix_schedule_exceptions_span", "starts_at", "ends_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(max_length=20)  # pto, holiday, closure, extra_session
+    provider_id: uuid.UUID | None = Field(default=None, foreign_key="providers.id")
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="locations.id")
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+def _version_column() -> Column[int]:
+    return Column("version", Integer, nullable=False, default=1)
+
+
+_appointment_version = _version_column()
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_provider_span", "provider_id", "blocked_start", "blocked_end"),
+        Index("ix_appointments_patient", "patient_id", "starts_at"),
+        Index("ix_appointments_location_day", "location_id", "starts_at"),
+        Index("ix_appointments_series", "series_id"),
+    )
+    __mapper_args__ = {"version_id_col": _appointment_version}
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    patient_id: uuid.UUID = Field(foreign_key="patients.id")
+    provider_id: uuid.UUID = Field(foreign_key="providers.id")
+    location_id: uuid.UUID = Field(foreign_key="locations.id")
+    appointment_type_id: uuid.UUID = Field(foreign_key="appointment_types.id")
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    # The visit widened by its type's buffers: what no other appointment may overlap.
+    blocked_start: datetime = Field(sa_type=UTCDateTime)
+    blocked_end: datetime = Field(sa_type=UTCDateTime)
+    lane: int = 0  # 1 for an overbooking placed on purpose beside another appointment
+    status: str = Field(default="scheduled", max_length=20)
+    series_id: uuid.UUID | None = None
+    rescheduled_to_id: uuid.UUID | None = Field(default=None, foreign_key="appointments.id")
+    cancel_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(max_length=120)
+    version: int = Field(default=1, sa_column=_appointment_version)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AppointmentChange(SQLModel, table=True):
+    """The appointment's history, one row per lifecycle event, undos included."""
+
+    __tablename__ = "appointment_changes"
+    __table_args__ = (
+        Index("ix_appointment_changes_appointment", "appointment_id", "seq", unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    appointment_id: uuid.UUID = Field(foreign_key="appointments.id")
+    seq: int
+    event: str = Field(max_length=20)
+    from_state: str = Field(max_length=20)
+    to_state: str = Field(max_length=20)
+    actor: str = Field(max_length=120)
+    at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    undoes: int | None = None
+    new_appointment_id: uuid.UUID | None = None
