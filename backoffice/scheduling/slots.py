@@ -156,39 +156,69 @@ def working_intervals(
     return subtract(merge(sessions), closures)
 
 
-def find_open_slots(
-    *,
-    working: Iterable[Interval],
-    bookings: Iterable[Booking],
+@dataclass(frozen=True)
+class Calendar:
+    """One provider's calendar over some days: when they work and what is booked."""
+
+    working: list[Interval]
+    bookings: list[Booking]
+    zone: ZoneInfo
+    rules: ProviderRules = ProviderRules()
+
+    def blocked(self) -> list[Interval]:
+        return merge(b.blocked for b in self.bookings)
+
+    def per_day(self) -> Counter[date]:
+        return Counter(b.start.astimezone(self.zone).date() for b in self.bookings)
+
+
+def slot_problem(
+    calendar: Calendar,
+    slot: Interval,
     request: SlotRequest,
-    zone: ZoneInfo,
+    *,
+    not_before: datetime | None = None,
+    blocked: list[Interval] | None = None,
+    per_day: Counter[date] | None = None,
+) -> str | None:
+    """Why `slot` cannot be booked, in words for staff, or None when it can."""
+    if not_before is not None and slot.start < not_before:
+        return "that time has passed"
+    needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
+    if not any(session.contains(needs) for session in calendar.working):
+        return "the provider is not working then"
+    if any(needs.overlaps(b) for b in (calendar.blocked() if blocked is None else blocked)):
+        return "the provider has another appointment then"
+    limit = calendar.rules.max_per_day
+    counts = calendar.per_day() if per_day is None else per_day
+    if limit is not None and counts[slot.start.astimezone(calendar.zone).date()] >= limit:
+        return "the provider's day is full"
+    if _back_to_back(slot, request, calendar.bookings, calendar.rules):
+        return "this kind of appointment may not follow another one directly"
+    return None
+
+
+def find_open_slots(
+    calendar: Calendar,
+    request: SlotRequest,
+    *,
     window: Interval,
-    rules: ProviderRules = ProviderRules(),
     not_before: datetime | None = None,
 ) -> list[Interval]:
     """Every start, at `request.step` from the beginning of each working interval, where
     the appointment and its buffers fit in working time, clear of every booking and its
     buffers, within `window`, and allowed by the provider's rules."""
-    bookings = list(bookings)
-    blocked = merge(b.blocked for b in bookings)
-    per_day = Counter(b.start.astimezone(zone).date() for b in bookings)
+    blocked, per_day = calendar.blocked(), calendar.per_day()
     slots = []
-    for session in working:
+    for session in calendar.working:
         start = session.start
         while start + request.duration <= session.end:
             slot = Interval(start, start + request.duration)
             start += request.step
-            needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
-            if not window.contains(slot) or (not_before and slot.start < not_before):
-                continue
-            if not session.contains(needs) or any(needs.overlaps(b) for b in blocked):
-                continue
-            day = slot.start.astimezone(zone).date()
-            if rules.max_per_day is not None and per_day[day] >= rules.max_per_day:
-                continue
-            if _back_to_back(slot, request, bookings, rules):
-                continue
-            slots.append(slot)
+            if window.contains(slot) and not slot_problem(
+                calendar, slot, request, not_before=not_before, blocked=blocked, per_day=per_day
+            ):
+                slots.append(slot)
     return slots
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from backoffice.scheduling.slots import (
     Booking,
+    Calendar,
     Interval,
     ProviderRules,
     SlotRequest,
@@ -14,6 +15,7 @@ from backoffice.scheduling.slots import (
     find_open_slots,
     merge,
     nearest,
+    slot_problem,
     subtract,
     working_intervals,
 )
@@ -55,15 +57,8 @@ def slots_between(
         closures=closures,
     )
     window = Interval(utc(2000, 1, 1), utc(2100, 1, 1))
-    return find_open_slots(
-        working=working,
-        bookings=bookings,
-        request=request,
-        zone=zone,
-        window=window,
-        rules=provider,
-        not_before=not_before,
-    )
+    calendar = Calendar(working=working, bookings=list(bookings), zone=zone, rules=provider)
+    return find_open_slots(calendar, request, window=window, not_before=not_before)
 
 
 def wall_clock(slots: list[Interval], zone: ZoneInfo) -> list[str]:
@@ -231,3 +226,22 @@ def test_subtract_and_merge():
 def test_intervals_refuse_naive_times():
     with pytest.raises(ValueError, match="aware"):
         Interval(datetime(2026, 1, 1), datetime(2026, 1, 2))
+
+
+@pytest.mark.parametrize(
+    ("start", "problem"),
+    [
+        ((2026, 6, 1, 8, 30), "the provider is not working then"),
+        ((2026, 6, 1, 10, 15), "the provider has another appointment then"),
+        ((2026, 6, 1, 9, 10), None),  # off the 30-minute grid but free: staff may book it
+    ],
+)
+def test_slot_problem_says_why_a_time_cannot_be_booked(start, problem):
+    working = working_intervals(
+        rules=EVERY_WEEKDAY, zone=NEW_YORK, first_day=date(2026, 6, 1), last_day=date(2026, 6, 1)
+    )
+    booked = Booking(local(NEW_YORK, 2026, 6, 1, 10), local(NEW_YORK, 2026, 6, 1, 10, 30), "x")
+    calendar = Calendar(working=working, bookings=[booked], zone=NEW_YORK)
+    slot_start = local(NEW_YORK, *start)
+    slot = Interval(slot_start, slot_start + VISIT.duration)
+    assert slot_problem(calendar, slot, VISIT) == problem
