@@ -21,6 +21,7 @@ from backoffice.db import SessionDep, make_engine
 from backoffice.devices.router import devices_router, kiosk_router
 from backoffice.errors import install_error_handlers
 from backoffice.patients.router import patients_router
+from backoffice.scheduling.router import scheduling_router
 from backoffice.security.crypto import FieldCipher, load_keyring
 from backoffice.settings import Settings, get_settings
 from backoffice.staff.router import auth_router, users_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         patients_router,
         audit_router,
         clinic_router,
+        scheduling_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -13,6 +13,8 @@ class Permission(StrEnum):
     PATIENTS_WRITE = "patients:write"  # register, edit, add and change insurance policies
     PATIENTS_READ_SSN = "patients:read_ssn"  # the full SSN rather than its last four digits
     PATIENTS_MERGE = "patients:merge"
+    SCHEDULE_READ = "schedule:read"  # appointment types, open slots, the appointment book
+    APPOINTMENTS_WRITE = "appointments:write"  # book, and move appointments along
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     DEVICES_MANAGE = "devices:manage"
@@ -20,11 +22,27 @@ class Permission(StrEnum):
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.FRONT_DESK: frozenset({Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}),
-    Role.NURSE: frozenset({Permission.PATIENTS_READ}),
-    Role.PROVIDER: frozenset({Permission.PATIENTS_READ}),
+    Role.FRONT_DESK: frozenset(
+        {
+            Permission.PATIENTS_READ,
+            Permission.PATIENTS_WRITE,
+            Permission.SCHEDULE_READ,
+            Permission.APPOINTMENTS_WRITE,
+        }
+    ),
+    Role.NURSE: frozenset(
+        {Permission.PATIENTS_READ, Permission.SCHEDULE_READ, Permission.APPOINTMENTS_WRITE}
+    ),
+    Role.PROVIDER: frozenset(
+        {Permission.PATIENTS_READ, Permission.SCHEDULE_READ, Permission.APPOINTMENTS_WRITE}
+    ),
     Role.BILLING: frozenset(
-        {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE, Permission.PATIENTS_READ_SSN}
+        {
+            Permission.PATIENTS_READ,
+            Permission.PATIENTS_WRITE,
+            Permission.PATIENTS_READ_SSN,
+            Permission.SCHEDULE_READ,
+        }
     ),
     # Admin holds every staff permission; the kiosk API stays with devices.
     Role.ADMIN: frozenset(p for p in Permission if p is not Permission.KIOSK),

@@ -65,6 +65,17 @@ NEW_POLICY = {
     "effective_date": "2026-01-01",
 }
 REFRESH = {"refresh_token": "fdr_" + "0" * 40}
+SLOT_QUERY = {
+    "appointment_type_id": SOME_ID,
+    "start": "2026-06-01T00:00:00-04:00",
+    "end": "2026-06-08T00:00:00-04:00",
+}
+NEW_APPOINTMENT = {
+    "patient_id": SOME_ID,
+    "provider_id": SOME_ID,
+    "appointment_type_id": SOME_ID,
+    "start": "2026-06-01T09:00:00-04:00",
+}
 
 VALID: dict[str, dict[str, Any]] = {
     "health": {},
@@ -92,11 +103,24 @@ VALID: dict[str, dict[str, Any]] = {
     "audit.verify": {},
     "locations.list": {},
     "providers.list": {},
+    "appointment_types.list": {},
+    "slots.search": {"params": SLOT_QUERY},
+    "appointments.create": {"json": NEW_APPOINTMENT},
+    "appointments.list": {},
+    "appointments.read": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
 TAKES_NO_INPUT = frozenset(
-    {"health", "auth.me", "kiosk.me", "audit.verify", "locations.list", "providers.list"}
+    {
+        "health",
+        "auth.me",
+        "kiosk.me",
+        "audit.verify",
+        "locations.list",
+        "providers.list",
+        "appointment_types.list",
+    }
 )
 
 
@@ -346,6 +370,37 @@ HAND_CASES = [
              field="resource_type"),
     BadInput("audit.list", "resource_id-too-long", {"params": {"resource_id": PHI * 4}},
              field="resource_id", secret=PHI),
+    # scheduling
+    BadInput("slots.search", "appointment_type_id-missing",
+             {"params": {k: v for k, v in SLOT_QUERY.items() if k != "appointment_type_id"}},
+             field="appointment_type_id"),
+    BadInput("slots.search", "start-without-timezone",
+             {"params": {**SLOT_QUERY, "start": "2026-06-01T09:00:00"}}, field="start"),
+    BadInput("slots.search", "end-not-a-datetime", {"params": {**SLOT_QUERY, "end": "soon"}},
+             field="end"),
+    BadInput("slots.search", "end-before-start",
+             {"params": {**SLOT_QUERY, "end": "2026-05-01T00:00:00-04:00"}}, field="end"),
+    BadInput("slots.search", "range-too-long",
+             {"params": {**SLOT_QUERY, "end": "2027-06-01T00:00:00-04:00"}}, field="end"),
+    BadInput("slots.search", "provider_id-not-a-uuid",
+             {"params": {**SLOT_QUERY, "provider_id": PHI}}, field="provider_id", secret=PHI),
+    BadInput("slots.search", "location_id-not-a-uuid",
+             {"params": {**SLOT_QUERY, "location_id": "downtown"}}, field="location_id"),
+    BadInput("appointments.create", "patient_id-missing",
+             {"json": without(NEW_APPOINTMENT, "patient_id")}, field="patient_id"),
+    BadInput("appointments.create", "start-without-timezone",
+             {"json": {**NEW_APPOINTMENT, "start": "2026-06-01T09:00:00"}}, field="start"),
+    BadInput("appointments.create", "start-in-year-9999",
+             {"json": {**NEW_APPOINTMENT, "start": "9999-06-01T09:00:00+00:00"}}, field="start"),
+    BadInput("appointments.create", "provider_id-not-a-uuid",
+             {"json": {**NEW_APPOINTMENT, "provider_id": PHI}}, field="provider_id",
+             secret=PHI),
+    BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
+             field="date"),
+    BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},
+             field="provider_id"),
+    BadInput("appointments.list", "patient_id-not-a-uuid", {"params": {"patient_id": PHI}},
+             field="patient_id", secret=PHI),
 ]
 # fmt: on
 
@@ -411,6 +466,7 @@ def path_values(session, cipher) -> dict[str, str]:
         "policy_id": str(policy.id),
         "user_id": str(user.id),
         "device_id": str(device.id),
+        "appointment_id": SOME_ID,
     }
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -18,13 +20,25 @@ from fastapi import FastAPI
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.scheduling import service as scheduling_service
+from backoffice.scheduling.models import AppointmentTypeProvider, ScheduleRule
+from backoffice.scheduling.schemas import AppointmentCreate
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from shared.enums import Role
 from tests.conftest import bound_to
-from tests.fixtures.builders import TEST_PASSWORD, create_patient, create_policy, create_user
+from tests.fixtures.builders import (
+    TEST_ACTOR,
+    TEST_PASSWORD,
+    create_appointment_type,
+    create_location,
+    create_patient,
+    create_policy,
+    create_provider,
+    create_user,
+)
 from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
 
 PROBLEM_JSON = "application/problem+json"
@@ -35,6 +49,7 @@ READERS = STAFF
 WRITERS = frozenset({"front_desk", "billing", "admin"})
 ADMIN = frozenset({"admin"})
 KIOSK = frozenset({"kiosk"})
+BOOKERS = frozenset({"front_desk", "nurse", "provider", "admin"})
 SSN_REVEALERS = frozenset({"billing", "admin"})
 
 # Who may call each endpoint, from the README: front desk reads and writes patients; nurses
@@ -67,6 +82,11 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "audit.verify": ADMIN,
     "locations.list": STAFF,
     "providers.list": STAFF,
+    "appointment_types.list": STAFF,
+    "slots.search": STAFF,
+    "appointments.create": BOOKERS,
+    "appointments.list": STAFF,
+    "appointments.read": STAFF,
 }
 
 PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
@@ -160,9 +180,12 @@ class World:
     user: StaffUser
     device: Device
     refresh_token: str
+    booking: dict[str, Any]
+    appointment_id: str
 
     def path_values(self) -> dict[str, str]:
         return {
+            "appointment_id": self.appointment_id,
             "patient_id": str(self.patient.id),
             "policy_id": str(self.policy.id),
             "user_id": str(self.user.id),
@@ -181,7 +204,49 @@ def world(session, cipher, app) -> World:
         session, user=user, settings=app.state.settings, signing_key=app.state.signing_key
     )
     session.commit()
-    return World(patient, duplicate, policy, user, device, tokens.refresh_token)
+    booking, appointment_id = open_calendar(session, patient)
+    return World(
+        patient, duplicate, policy, user, device, tokens.refresh_token, booking, appointment_id
+    )
+
+
+def open_calendar(session, patient: Patient) -> tuple[dict[str, Any], str]:
+    """A provider who works weekdays 9 to 5, one appointment booked at 09:00 on a Monday a
+    week or two ahead, and a valid booking request for 10:00 that day."""
+    location = create_location(session)
+    provider = create_provider(session, location)
+    kind = create_appointment_type(session)
+    session.add(AppointmentTypeProvider(appointment_type_id=kind.id, provider_id=provider.id))
+    for weekday in range(5):
+        session.add(
+            ScheduleRule(
+                provider_id=provider.id,
+                location_id=location.id,
+                weekday=weekday,
+                start_time=time(9),
+                end_time=time(17),
+                effective_date=date(2026, 1, 1),
+            )
+        )
+    session.commit()
+    today = date.today()
+    monday = today + timedelta(days=14 - today.weekday())
+    zone = ZoneInfo(location.timezone)
+    request = {
+        "patient_id": str(patient.id),
+        "provider_id": str(provider.id),
+        "appointment_type_id": str(kind.id),
+    }
+    first = scheduling_service.book_appointment(
+        session,
+        actor=TEST_ACTOR,
+        data=AppointmentCreate.model_validate(
+            {**request, "start": datetime.combine(monday, time(9), tzinfo=zone)}
+        ),
+    )
+    session.commit()
+    booking = {**request, "start": datetime.combine(monday, time(10), tzinfo=zone).isoformat()}
+    return booking, str(first.id)
 
 
 def _if_match(version: int) -> dict[str, str]:
@@ -233,6 +298,16 @@ VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
         "json": {"plan_name": "Open Access Plus"},
         "headers": _if_match(w.policy.version),
     },
+}
+
+
+VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
+VALID_CALLS["slots.search"] = lambda w: {
+    "params": {
+        "appointment_type_id": w.booking["appointment_type_id"],
+        "start": w.booking["start"],
+        "end": (datetime.fromisoformat(w.booking["start"]) + timedelta(days=7)).isoformat(),
+    }
 }
 
 

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel
+
+from backoffice.db import SessionDep
+from backoffice.kit.columns import Timestamp
+from backoffice.kit.pagination import Page, PageDep
+from backoffice.scheduling import service as scheduling_service
+from backoffice.scheduling.schemas import (
+    AppointmentCreate,
+    AppointmentPublic,
+    AppointmentTypePublic,
+    SlotPublic,
+)
+from backoffice.security.actor import Actor
+from backoffice.security.dependencies import require
+from backoffice.security.permissions import Permission
+
+scheduling_router = APIRouter(tags=["scheduling"])
+
+ScheduleReader = Annotated[Actor, Depends(require(Permission.SCHEDULE_READ))]
+Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_WRITE))]
+
+
+class SlotList(BaseModel):
+    items: list[SlotPublic]
+
+
+@scheduling_router.get(
+    "/appointment-types", name="appointment_types.list", response_model=list[AppointmentTypePublic]
+)
+def list_appointment_types(
+    session: SessionDep, actor: ScheduleReader
+) -> list[AppointmentTypePublic]:
+    return [
+        AppointmentTypePublic.model_validate(t)
+        for t in scheduling_service.list_appointment_types(session)
+    ]
+
+
+@scheduling_router.get("/slots", name="slots.search", response_model=SlotList)
+def search_slots(
+    session: SessionDep,
+    actor: ScheduleReader,
+    appointment_type_id: uuid.UUID,
+    start: Annotated[Timestamp, Query(description="ISO 8601 with offset")],
+    end: Annotated[Timestamp, Query(description="ISO 8601 with offset")],
+    provider_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+) -> SlotList:
+    """Open slots for one provider, or for any provider who offers the type."""
+    return SlotList(
+        items=scheduling_service.search_slots(
+            session,
+            appointment_type_id=appointment_type_id,
+            start=start,
+            end=end,
+            provider_id=provider_id,
+            location_id=location_id,
+        )
+    )
+
+
+@scheduling_router.post(
+    "/appointments",
+    name="appointments.create",
+    response_model=AppointmentPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def book_appointment(
+    response: Response, session: SessionDep, actor: Booker, body: AppointmentCreate
+) -> AppointmentPublic:
+    """Book one appointment; a taken or unworked time answers 409 with `alternatives`."""
+    appointment = scheduling_service.book_appointment(session, actor=actor, data=body)
+    response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
+    response.headers["ETag"] = f'"{appointment.version}"'
+    return scheduling_service.to_public(appointment)
+
+
+@scheduling_router.get(
+    "/appointments", name="appointments.list", response_model=Page[AppointmentPublic]
+)
+def list_appointments(
+    request: Request,
+    session: SessionDep,
+    actor: ScheduleReader,
+    page: PageDep,
+    date_: Annotated[date | None, Query(alias="date", description="Local date, YYYY-MM-DD")] = None,
+    provider_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> Page[AppointmentPublic]:
+    rows = scheduling_service.list_appointments(
+        session,
+        actor=actor,
+        limit=page.limit,
+        offset=page.offset,
+        day=date_,
+        zone=request.app.state.settings.timezone,
+        provider_id=provider_id,
+        patient_id=patient_id,
+    )
+    return Page.from_rows([scheduling_service.to_public(a) for a in rows], page)
+
+
+@scheduling_router.get(
+    "/appointments/{appointment_id}", name="appointments.read", response_model=AppointmentPublic
+)
+def read_appointment(
+    response: Response, session: SessionDep, actor: ScheduleReader, appointment_id: uuid.UUID
+) -> AppointmentPublic:
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    actor.audit(
+        session,
+        "appointments.read",
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={"appointment_id": str(appointment.id)},
+    )
+    response.headers["ETag"] = f'"{appointment.version}"'
+    return scheduling_service.to_public(appointment)

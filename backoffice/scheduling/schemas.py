@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from backoffice.kit.columns import Timestamp
+
+
+class AppointmentTypePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    name: str
+    duration_minutes: int
+    category: str
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    active: bool
+
+
+class SlotPublic(BaseModel):
+    provider_id: uuid.UUID
+    location_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+class AppointmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: uuid.UUID
+    provider_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: Timestamp
+    location_id: uuid.UUID | None = None
+
+
+class AppointmentPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    provider_id: uuid.UUID
+    location_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: datetime
+    end: datetime
+    status: str
+    series_id: uuid.UUID | None
+    rescheduled_to_id: uuid.UUID | None
+    cancel_reason: str | None
+    version: int
+    created_by: str
+    created_at: datetime

@@ -1,0 +1,405 @@
+"""Slot search and booking: the database rows turned into the pure engine's calendars.
+
+Booking checks the time with the same engine that offers slots, then inserts; what makes
+that safe with many people booking at once is the database (the exclusion constraint on
+PostgreSQL, the write lock every SQLite transaction takes when it begins).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from backoffice.clinic.models import Location, Provider
+from backoffice.kit.columns import utcnow
+from backoffice.patients import service as patients_service
+from backoffice.scheduling.models import (
+    LIVE_STATUSES,
+    Appointment,
+    AppointmentType,
+    AppointmentTypeProvider,
+    ScheduleException,
+    ScheduleRule,
+)
+from backoffice.scheduling.schemas import AppointmentCreate, AppointmentPublic, SlotPublic
+from backoffice.scheduling.slots import (
+    Booking,
+    Calendar,
+    Interval,
+    ProviderRules,
+    SlotRequest,
+    WeeklyRule,
+    find_open_slots,
+    nearest,
+    slot_problem,
+    working_intervals,
+)
+from backoffice.security.actor import Actor
+from shared.enums import PatientStatus
+from shared.errors import Conflict, FieldError, InvalidInput, NotFound
+
+MAX_SEARCH_DAYS = 92
+ALTERNATIVES_WITHIN = timedelta(days=14)
+CLOSING_KINDS = ("pto", "holiday", "closure")
+
+
+class SlotUnavailable(Conflict):
+    code = "slot-unavailable"
+    title = "That time cannot be booked"
+
+
+def slot_request(kind: AppointmentType) -> SlotRequest:
+    return SlotRequest(
+        duration=timedelta(minutes=kind.duration_minutes),
+        category=kind.category,
+        buffer_before=timedelta(minutes=kind.buffer_before_minutes),
+        buffer_after=timedelta(minutes=kind.buffer_after_minutes),
+    )
+
+
+def _weekly_rule(row: ScheduleRule) -> WeeklyRule:
+    breaks = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in row.breaks)
+    return WeeklyRule(
+        row.weekday, row.start_time, row.end_time, row.effective_date, row.expiration_date, breaks
+    )
+
+
+def provider_calendar(
+    session: Session, *, provider: Provider, location: Location, first_day: date, last_day: date
+) -> Calendar:
+    """When `provider` works at `location` between two local dates, and everything already
+    booked for them then (at any location: nobody is in two places)."""
+    zone = ZoneInfo(location.timezone)
+    rules = session.exec(
+        select(ScheduleRule).where(
+            ScheduleRule.provider_id == provider.id, ScheduleRule.location_id == location.id
+        )
+    ).all()
+    span = Interval(
+        datetime.combine(first_day, time(0), tzinfo=zone),
+        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone),
+    )
+    exceptions = session.exec(
+        select(ScheduleException).where(
+            col(ScheduleException.starts_at) < span.end,
+            col(ScheduleException.ends_at) > span.start,
+            or_(
+                col(ScheduleException.provider_id) == provider.id,
+                col(ScheduleException.provider_id).is_(None),
+            ),
+            or_(
+                col(ScheduleException.location_id) == location.id,
+                col(ScheduleException.location_id).is_(None),
+            ),
+        )
+    ).all()
+    closures = [Interval(e.starts_at, e.ends_at) for e in exceptions if e.kind in CLOSING_KINDS]
+    extra = [
+        Interval(e.starts_at, e.ends_at)
+        for e in exceptions
+        if e.kind == "extra_session" and e.provider_id == provider.id
+    ]
+    working = working_intervals(
+        rules=[_weekly_rule(r) for r in rules],
+        zone=zone,
+        first_day=first_day,
+        last_day=last_day,
+        extra_sessions=extra,
+        closures=closures,
+    )
+    rows = session.exec(
+        select(Appointment, AppointmentType)
+        .join(AppointmentType, col(AppointmentType.id) == Appointment.appointment_type_id)
+        .where(
+            Appointment.provider_id == provider.id,
+            col(Appointment.status).in_(LIVE_STATUSES),
+            and_(
+                col(Appointment.blocked_start) < span.end, col(Appointment.blocked_end) > span.start
+            ),
+        )
+    ).all()
+    bookings = [
+        Booking(
+            a.starts_at,
+            a.ends_at,
+            kind.category,
+            buffer_before=a.starts_at - a.blocked_start,
+            buffer_after=a.blocked_end - a.ends_at,
+        )
+        for a, kind in rows
+    ]
+    provider_rules = ProviderRules(
+        max_per_day=provider.max_per_day, not_back_to_back=frozenset(provider.not_back_to_back)
+    )
+    return Calendar(working=working, bookings=bookings, zone=zone, rules=provider_rules)
+
+
+def _local_days(window: Interval, zone: ZoneInfo) -> tuple[date, date]:
+    return window.start.astimezone(zone).date(), window.end.astimezone(zone).date()
+
+
+def get_appointment_type(session: Session, *, appointment_type_id: uuid.UUID) -> AppointmentType:
+    kind = session.get(AppointmentType, appointment_type_id)
+    if kind is None or not kind.active:
+        raise NotFound("No active appointment type with that id.")
+    return kind
+
+
+def list_appointment_types(session: Session) -> list[AppointmentType]:
+    return list(session.exec(select(AppointmentType).order_by(col(AppointmentType.name))))
+
+
+def _providers_offering(
+    session: Session, kind: AppointmentType, provider_id: uuid.UUID | None
+) -> list[Provider]:
+    query = (
+        select(Provider)
+        .join(AppointmentTypeProvider, col(AppointmentTypeProvider.provider_id) == Provider.id)
+        .where(AppointmentTypeProvider.appointment_type_id == kind.id, col(Provider.active))
+    )
+    if provider_id is not None:
+        query = query.where(Provider.id == provider_id)
+    return list(session.exec(query.order_by(col(Provider.last_name))))
+
+
+def _open_slots(
+    session: Session,
+    *,
+    kind: AppointmentType,
+    providers: Iterable[Provider],
+    location_id: uuid.UUID | None,
+    window: Interval,
+    now: datetime,
+) -> list[SlotPublic]:
+    request = slot_request(kind)
+    found = []
+    for provider in providers:
+        for location in provider.locations:
+            if location_id is not None and location.id != location_id:
+                continue
+            first_day, last_day = _local_days(window, ZoneInfo(location.timezone))
+            calendar = provider_calendar(
+                session,
+                provider=provider,
+                location=location,
+                first_day=first_day,
+                last_day=last_day,
+            )
+            zone = calendar.zone  # slots read in the clinic's own offset: 09:00-05:00
+            found += [
+                SlotPublic(
+                    provider_id=provider.id,
+                    location_id=location.id,
+                    start=slot.start.astimezone(zone),
+                    end=slot.end.astimezone(zone),
+                )
+                for slot in find_open_slots(calendar, request, window=window, not_before=now)
+            ]
+    found.sort(key=lambda s: (s.start, str(s.provider_id)))
+    return found
+
+
+def search_slots(
+    session: Session,
+    *,
+    appointment_type_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    provider_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> list[SlotPublic]:
+    """Open slots for one provider, or any provider offering the type (at a location)."""
+    if end <= start:
+        raise InvalidInput(
+            "The end must be after the start.", [FieldError("end", "must be after start")]
+        )
+    if end - start > timedelta(days=MAX_SEARCH_DAYS):
+        raise InvalidInput(
+            f"Search at most {MAX_SEARCH_DAYS} days at a time.",
+            [FieldError("end", f"at most {MAX_SEARCH_DAYS} days after start")],
+        )
+    kind = get_appointment_type(session, appointment_type_id=appointment_type_id)
+    providers = _providers_offering(session, kind, provider_id)
+    return _open_slots(
+        session,
+        kind=kind,
+        providers=providers,
+        location_id=location_id,
+        window=Interval(start, end),
+        now=now or utcnow(),
+    )
+
+
+def book_appointment(
+    session: Session, *, actor: Actor, data: AppointmentCreate, now: datetime | None = None
+) -> Appointment:
+    now = now or utcnow()
+    patient = patients_service.get_patient(session, patient_id=data.patient_id)
+    if patient.status == PatientStatus.MERGED:
+        raise Conflict(
+            "This patient record was merged into another; book on that one.",
+            merged_into_id=str(patient.merged_into_id),
+        )
+    kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
+    providers = _providers_offering(session, kind, data.provider_id)
+    if not providers:
+        raise InvalidInput(
+            "This provider does not offer that appointment type.",
+            [FieldError("provider_id", "does not offer this appointment type")],
+        )
+    provider = providers[0]
+    request = slot_request(kind)
+    slot = Interval(data.start, data.start + request.duration)
+    location, problem = _place(session, provider, data.location_id, slot, request, now)
+    if problem or location is None:
+        _refuse(session, kind, provider, slot, problem or "the provider is not working then", now)
+    assert location is not None
+    appointment = Appointment(
+        patient_id=patient.id,
+        provider_id=provider.id,
+        location_id=location.id,
+        appointment_type_id=kind.id,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        blocked_start=slot.start - request.buffer_before,
+        blocked_end=slot.end + request.buffer_after,
+        created_by=actor.principal.name,
+    )
+    try:
+        with session.begin_nested():
+            session.add(appointment)
+            session.flush()
+    except IntegrityError as exc:
+        if "no_double_booking" not in str(exc.orig):
+            raise
+        _refuse(session, kind, provider, slot, "the provider has another appointment then", now)
+    actor.audit(
+        session,
+        "appointments.create",
+        resource_type="patient",
+        resource_id=patient.id,
+        detail={"appointment_id": str(appointment.id)},
+    )
+    return appointment
+
+
+def _place(
+    session: Session,
+    provider: Provider,
+    location_id: uuid.UUID | None,
+    slot: Interval,
+    request: SlotRequest,
+    now: datetime,
+) -> tuple[Location | None, str | None]:
+    """The location where `slot` can be booked, or the reason it cannot be anywhere."""
+    locations = [loc for loc in provider.locations if location_id in (None, loc.id)]
+    if location_id is not None and not locations:
+        raise InvalidInput(
+            "The provider does not work at that location.",
+            [FieldError("location_id", "not one of the provider's locations")],
+        )
+    reasons = []
+    for location in locations:
+        zone = ZoneInfo(location.timezone)
+        day = slot.start.astimezone(zone).date()
+        calendar = provider_calendar(
+            session,
+            provider=provider,
+            location=location,
+            first_day=day - timedelta(days=1),
+            last_day=day + timedelta(days=1),
+        )
+        problem = slot_problem(calendar, slot, request, not_before=now)
+        if problem is None:
+            return location, None
+        reasons.append(problem)
+    # Prefer the most specific reason: "not working" only if nowhere else said more.
+    reasons = [r for r in reasons if r != "the provider is not working then"] or reasons
+    return None, reasons[0] if reasons else None
+
+
+def _refuse(
+    session: Session,
+    kind: AppointmentType,
+    provider: Provider,
+    slot: Interval,
+    reason: str,
+    now: datetime,
+) -> None:
+    around = Interval(slot.start - ALTERNATIVES_WITHIN, slot.start + ALTERNATIVES_WITHIN)
+    options = _open_slots(
+        session, kind=kind, providers=[provider], location_id=None, window=around, now=now
+    )
+    by_start = {s.start: s for s in options}
+    closest = nearest([Interval(s.start, s.end) for s in options], slot.start)
+    alternatives: list[dict[str, Any]] = [
+        by_start[c.start].model_dump(mode="json") for c in closest
+    ]
+    raise SlotUnavailable(
+        f"That time cannot be booked: {reason}.", reason=reason, alternatives=alternatives
+    )
+
+
+def to_public(appointment: Appointment) -> AppointmentPublic:
+    return AppointmentPublic(
+        id=appointment.id,
+        patient_id=appointment.patient_id,
+        provider_id=appointment.provider_id,
+        location_id=appointment.location_id,
+        appointment_type_id=appointment.appointment_type_id,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        status=appointment.status,
+        series_id=appointment.series_id,
+        rescheduled_to_id=appointment.rescheduled_to_id,
+        cancel_reason=appointment.cancel_reason,
+        version=appointment.version,
+        created_by=appointment.created_by,
+        created_at=appointment.created_at,
+    )
+
+
+def get_appointment(session: Session, *, appointment_id: uuid.UUID) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("No appointment with that id.")
+    return appointment
+
+
+def list_appointments(
+    session: Session,
+    *,
+    actor: Actor,
+    limit: int,
+    offset: int,
+    day: date | None = None,
+    zone: ZoneInfo,
+    provider_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> list[Appointment]:
+    query = select(Appointment)
+    if day is not None:
+        start = datetime.combine(day, time(0), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        query = query.where(col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end)
+    if provider_id is not None:
+        query = query.where(Appointment.provider_id == provider_id)
+    if patient_id is not None:
+        query = query.where(Appointment.patient_id == patient_id)
+    query = query.order_by(col(Appointment.starts_at), col(Appointment.id))
+    rows = list(session.exec(query.offset(offset).limit(limit + 1)))
+    actor.audit(
+        session,
+        "appointments.list",
+        resource_type="patient",
+        detail={"patient_ids": sorted({str(a.patient_id) for a in rows[:limit]})},
+    )
+    return rows
