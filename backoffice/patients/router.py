@@ -4,9 +4,10 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from backoffice.db import SessionDep
+from backoffice.kit.etags import IfMatch, etag, expected_version
 from backoffice.kit.pagination import Page, PageDep
 from backoffice.patients import service as patients_service
 from backoffice.patients.schemas import (
@@ -23,7 +24,7 @@ from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 from shared.enums import PatientStatus
-from shared.errors import FieldError, InvalidInput, PermissionDenied, PreconditionRequired
+from shared.errors import FieldError, InvalidInput, PermissionDenied
 from shared.validators import normalize_phone
 
 patients_router = APIRouter(prefix="/patients", tags=["patients"])
@@ -31,28 +32,6 @@ patients_router = APIRouter(prefix="/patients", tags=["patients"])
 Reader = Annotated[Actor, Depends(require(Permission.PATIENTS_READ))]
 Writer = Annotated[Actor, Depends(require(Permission.PATIENTS_WRITE))]
 Merger = Annotated[Actor, Depends(require(Permission.PATIENTS_MERGE))]
-IfMatch = Annotated[
-    str | None, Header(description='The version read, as sent in its ETag: "3"', max_length=64)
-]
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def expected_version(if_match: str | None) -> int:
-    """The version in an If-Match header; updates without one are refused (428)."""
-    if not if_match:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag you read, so a change made meanwhile is not overwritten."
-        )
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise InvalidInput(
-            "If-Match must be the ETag you read.",
-            [FieldError("If-Match", 'expected a quoted version such as "3"')],
-        )
-    return int(value)
 
 
 def _cipher(request: Request):  # type: ignore[no-untyped-def]
@@ -108,7 +87,7 @@ def register_patient(
     patient = patients_service.create_patient(
         session, actor=actor, data=body, cipher=_cipher(request), confirm_new=confirm_new
     )
-    response.headers["ETag"] = _etag(patient.version)
+    response.headers["ETag"] = etag(patient.version)
     response.headers["Location"] = f"/api/v1/patients/{patient.id}"
     return patients_service.to_public(patient, cipher=_cipher(request))
 
@@ -127,7 +106,7 @@ def read_patient(
     public = patients_service.read_patient(
         session, actor=actor, patient_id=patient_id, cipher=_cipher(request), reveal_ssn=reveal_ssn
     )
-    response.headers["ETag"] = _etag(public.version)
+    response.headers["ETag"] = etag(public.version)
     return public
 
 
@@ -151,7 +130,7 @@ def update_patient(
         expected_version=version,
         cipher=_cipher(request),
     )
-    response.headers["ETag"] = _etag(patient.version)
+    response.headers["ETag"] = etag(patient.version)
     return patients_service.to_public(patient, cipher=_cipher(request))
 
 
@@ -172,7 +151,7 @@ def merge_patient(
     merged = patients_service.merge_patients(
         session, actor=actor, target=target, source=source, expected_version=version
     )
-    response.headers["ETag"] = _etag(merged.version)
+    response.headers["ETag"] = etag(merged.version)
     return patients_service.to_public(merged, cipher=_cipher(request))
 
 
@@ -200,7 +179,7 @@ def add_policy(
 ) -> PolicyPublic:
     patient = patients_service.get_patient(session, patient_id=patient_id)
     policy = patients_service.add_policy(session, actor=actor, patient=patient, data=body)
-    response.headers["ETag"] = _etag(policy.version)
+    response.headers["ETag"] = etag(policy.version)
     return PolicyPublic.model_validate(policy, from_attributes=True)
 
 
@@ -222,5 +201,5 @@ def update_policy(
     policy = patients_service.update_policy(
         session, actor=actor, patient=patient, policy=policy, data=body, expected_version=version
     )
-    response.headers["ETag"] = _etag(policy.version)
+    response.headers["ETag"] = etag(policy.version)
     return PolicyPublic.model_validate(policy, from_attributes=True)

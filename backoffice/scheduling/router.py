@@ -9,12 +9,16 @@ from pydantic import BaseModel
 
 from backoffice.db import SessionDep
 from backoffice.kit.columns import Timestamp
+from backoffice.kit.etags import IfMatch, etag, expected_version
 from backoffice.kit.pagination import Page, PageDep
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.schemas import (
+    AppointmentChangePublic,
     AppointmentCreate,
+    AppointmentEventIn,
     AppointmentPublic,
     AppointmentTypePublic,
+    RescheduleIn,
     SlotPublic,
 )
 from backoffice.security.actor import Actor
@@ -78,7 +82,7 @@ def book_appointment(
     """Book one appointment; a taken or unworked time answers 409 with `alternatives`."""
     appointment = scheduling_service.book_appointment(session, actor=actor, data=body)
     response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    response.headers["ETag"] = f'"{appointment.version}"'
+    response.headers["ETag"] = etag(appointment.version)
     return scheduling_service.to_public(appointment)
 
 
@@ -121,5 +125,81 @@ def read_appointment(
         resource_id=appointment.patient_id,
         detail={"appointment_id": str(appointment.id)},
     )
-    response.headers["ETag"] = f'"{appointment.version}"'
+    response.headers["ETag"] = etag(appointment.version)
     return scheduling_service.to_public(appointment)
+
+
+@scheduling_router.post(
+    "/appointments/{appointment_id}/events",
+    name="appointments.event",
+    response_model=AppointmentPublic,
+)
+def record_appointment_event(
+    response: Response,
+    session: SessionDep,
+    actor: Booker,
+    appointment_id: uuid.UUID,
+    body: AppointmentEventIn,
+    if_match: IfMatch = None,
+) -> AppointmentPublic:
+    """Confirm, arrive, room, start, complete, cancel (with a reason), mark a no-show, or
+    undo the last step; every step is kept in the appointment's history."""
+    version = expected_version(if_match)
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    appointment = scheduling_service.record_event(
+        session,
+        actor=actor,
+        appointment=appointment,
+        event=body.event,
+        expected_version=version,
+        reason=body.reason,
+    )
+    response.headers["ETag"] = etag(appointment.version)
+    return scheduling_service.to_public(appointment)
+
+
+@scheduling_router.post(
+    "/appointments/{appointment_id}/reschedule",
+    name="appointments.reschedule",
+    response_model=AppointmentPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def reschedule_appointment(
+    response: Response,
+    session: SessionDep,
+    actor: Booker,
+    appointment_id: uuid.UUID,
+    body: RescheduleIn,
+    if_match: IfMatch = None,
+) -> AppointmentPublic:
+    """Book a new time and link it from the old appointment, which is kept as rescheduled."""
+    version = expected_version(if_match)
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    new = scheduling_service.reschedule(
+        session, actor=actor, appointment=appointment, data=body, expected_version=version
+    )
+    response.headers["Location"] = f"/api/v1/appointments/{new.id}"
+    response.headers["ETag"] = etag(new.version)
+    return scheduling_service.to_public(new)
+
+
+@scheduling_router.get(
+    "/appointments/{appointment_id}/history",
+    name="appointments.history",
+    response_model=list[AppointmentChangePublic],
+)
+def appointment_history(
+    session: SessionDep, actor: ScheduleReader, appointment_id: uuid.UUID
+) -> list[AppointmentChangePublic]:
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    actor.audit(
+        session,
+        "appointments.history",
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={"appointment_id": str(appointment.id)},
+    )
+    return [
+        scheduling_service.to_change_public(c)
+        for c in scheduling_service.history_of(session, appointment=appointment)
+    ]

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from backoffice.kit.columns import Timestamp
 
@@ -53,3 +54,34 @@ class AppointmentPublic(BaseModel):
     version: int
     created_by: str
     created_at: datetime
+
+
+class AppointmentEventIn(BaseModel):
+    """A lifecycle step; `reschedule` has its own endpoint, since it books a new time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal[
+        "confirm", "arrive", "room", "start", "complete", "cancel", "mark_no_show", "undo"
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class RescheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: Timestamp
+    provider_id: uuid.UUID | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class AppointmentChangePublic(BaseModel):
+    seq: int
+    event: str
+    from_state: str
+    to_state: str
+    actor: str
+    at: datetime
+    reason: str | None
+    undoes: int | None
+    new_appointment_id: uuid.UUID | None

@@ -20,15 +20,30 @@ from sqlmodel import Session, col, select
 from backoffice.clinic.models import Location, Provider
 from backoffice.kit.columns import utcnow
 from backoffice.patients import service as patients_service
+from backoffice.scheduling.lifecycle import (
+    AppointmentEvent,
+    AppointmentState,
+    Change,
+    IllegalTransition,
+    allowed_events,
+)
+from backoffice.scheduling.lifecycle import apply as apply_event
 from backoffice.scheduling.models import (
     LIVE_STATUSES,
     Appointment,
+    AppointmentChange,
     AppointmentType,
     AppointmentTypeProvider,
     ScheduleException,
     ScheduleRule,
 )
-from backoffice.scheduling.schemas import AppointmentCreate, AppointmentPublic, SlotPublic
+from backoffice.scheduling.schemas import (
+    AppointmentChangePublic,
+    AppointmentCreate,
+    AppointmentPublic,
+    RescheduleIn,
+    SlotPublic,
+)
 from backoffice.scheduling.slots import (
     Booking,
     Calendar,
@@ -239,7 +254,12 @@ def search_slots(
 
 
 def book_appointment(
-    session: Session, *, actor: Actor, data: AppointmentCreate, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    data: AppointmentCreate,
+    now: datetime | None = None,
+    appointment_id: uuid.UUID | None = None,
 ) -> Appointment:
     now = now or utcnow()
     patient = patients_service.get_patient(session, patient_id=data.patient_id)
@@ -263,6 +283,7 @@ def book_appointment(
         _refuse(session, kind, provider, slot, problem or "the provider is not working then", now)
     assert location is not None
     appointment = Appointment(
+        id=appointment_id or uuid.uuid4(),
         patient_id=patient.id,
         provider_id=provider.id,
         location_id=location.id,
@@ -403,3 +424,188 @@ def list_appointments(
         detail={"patient_ids": sorted({str(a.patient_id) for a in rows[:limit]})},
     )
     return rows
+
+
+# --- the lifecycle -------------------------------------------------------------------------
+
+UNDO_WINDOW = timedelta(hours=24)
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-transition"
+    title = "That step is not possible now"
+
+
+def history_of(session: Session, *, appointment: Appointment) -> list[Change]:
+    rows = session.exec(
+        select(AppointmentChange)
+        .where(AppointmentChange.appointment_id == appointment.id)
+        .order_by(col(AppointmentChange.seq))
+    ).all()
+    return [
+        Change(
+            seq=r.seq,
+            event=AppointmentEvent(r.event),
+            from_state=AppointmentState(r.from_state),
+            to_state=AppointmentState(r.to_state),
+            actor=r.actor,
+            at=r.at,
+            reason=r.reason,
+            undoes=r.undoes,
+            new_appointment_id=str(r.new_appointment_id) if r.new_appointment_id else None,
+        )
+        for r in rows
+    ]
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    event: str,
+    expected_version: int,
+    reason: str | None = None,
+    new_appointment_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move the appointment one step (or undo the last step), keeping both in its history."""
+    patients_service.check_version(appointment.version, expected_version)
+    if event == AppointmentEvent.CANCEL and not (reason or "").strip():
+        raise InvalidInput("Say why the appointment is cancelled.",
+                           [FieldError("reason", "required to cancel")])
+    history, at = history_of(session, appointment=appointment), now or utcnow()
+    try:
+        change = apply_event(
+            history,
+            AppointmentEvent(event),
+            actor=actor.principal.name,
+            at=at,
+            reason=reason,
+            new_appointment_id=str(new_appointment_id) if new_appointment_id else None,
+            undo_window=UNDO_WINDOW,
+        )
+    except IllegalTransition as exc:
+        allowed = allowed_events(history, at=at, undo_window=UNDO_WINDOW)
+        raise InvalidTransition(str(exc), allowed_events=sorted(allowed)) from exc
+    if change.to_state in LIVE_STATUSES and appointment.status not in LIVE_STATUSES:
+        _ensure_time_still_free(session, appointment)
+    session.add(
+        AppointmentChange(
+            appointment_id=appointment.id,
+            seq=change.seq,
+            event=change.event,
+            from_state=change.from_state,
+            to_state=change.to_state,
+            actor=change.actor,
+            at=change.at,
+            reason=change.reason,
+            undoes=change.undoes,
+            new_appointment_id=new_appointment_id,
+        )
+    )
+    appointment.status = change.to_state
+    if change.event == AppointmentEvent.CANCEL:
+        appointment.cancel_reason = change.reason
+    elif change.event == AppointmentEvent.UNDO and change.to_state in LIVE_STATUSES:
+        appointment.cancel_reason = None
+    appointment.updated_at = change.at
+    session.add(appointment)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if "no_double_booking" not in str(exc.orig):
+            raise
+        raise _time_taken() from exc
+    actor.audit(
+        session,
+        "appointments.event",
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={
+            "appointment_id": str(appointment.id),
+            "event": change.event,
+            "to_state": change.to_state,
+        },
+    )
+    return appointment
+
+
+def _time_taken() -> Conflict:
+    return Conflict("The time was booked for someone else meanwhile; book a new time instead.")
+
+
+def _ensure_time_still_free(session: Session, appointment: Appointment) -> None:
+    """Undoing a cancellation or a no-show puts the appointment back on the calendar, which
+    only works if nobody took the time since (PostgreSQL would refuse it anyway)."""
+    clash = session.exec(
+        select(Appointment.id).where(
+            Appointment.provider_id == appointment.provider_id,
+            Appointment.lane == appointment.lane,
+            Appointment.id != appointment.id,
+            col(Appointment.status).in_(LIVE_STATUSES),
+            col(Appointment.blocked_start) < appointment.blocked_end,
+            col(Appointment.blocked_end) > appointment.blocked_start,
+        )
+    ).first()
+    if clash is not None:
+        raise _time_taken()
+
+
+def reschedule(
+    session: Session,
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    data: RescheduleIn,
+    expected_version: int,
+    now: datetime | None = None,
+) -> Appointment:
+    """Take the old appointment off the calendar, then book the new time in the same
+    transaction: a move of fifteen minutes may overlap the old time, and if the new time
+    cannot be booked nothing has changed."""
+    new_id = uuid.uuid4()
+    record_event(
+        session,
+        actor=actor,
+        appointment=appointment,
+        event=AppointmentEvent.RESCHEDULE,
+        expected_version=expected_version,
+        reason=data.reason,
+        new_appointment_id=new_id,
+        now=now,
+    )
+    new = book_appointment(
+        session,
+        actor=actor,
+        data=AppointmentCreate(
+            patient_id=appointment.patient_id,
+            provider_id=data.provider_id or appointment.provider_id,
+            appointment_type_id=appointment.appointment_type_id,
+            start=data.start,
+        ),
+        now=now,
+        appointment_id=new_id,
+    )
+    new.series_id = appointment.series_id
+    appointment.rescheduled_to_id = new.id
+    session.add_all([appointment, new])
+    session.flush()
+    return new
+
+
+def to_change_public(change: Change) -> AppointmentChangePublic:
+    return AppointmentChangePublic(
+        seq=change.seq,
+        event=change.event,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        actor=change.actor,
+        at=change.at,
+        reason=change.reason,
+        undoes=change.undoes,
+        new_appointment_id=uuid.UUID(change.new_appointment_id)
+        if change.new_appointment_id
+        else None,
+    )

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -21,7 +20,6 @@ from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.scheduling import service as scheduling_service
-from backoffice.scheduling.models import AppointmentTypeProvider, ScheduleRule
 from backoffice.scheduling.schemas import AppointmentCreate
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
@@ -32,14 +30,12 @@ from tests.conftest import bound_to
 from tests.fixtures.builders import (
     TEST_ACTOR,
     TEST_PASSWORD,
-    create_appointment_type,
-    create_location,
     create_patient,
     create_policy,
-    create_provider,
     create_user,
 )
 from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
+from tests.fixtures.scheduling import MONDAY_AFTER, at, booking, open_calendar
 
 PROBLEM_JSON = "application/problem+json"
 PRINCIPALS = ("front_desk", "nurse", "provider", "billing", "admin", "kiosk", "anonymous")
@@ -87,6 +83,9 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "appointments.create": BOOKERS,
     "appointments.list": STAFF,
     "appointments.read": STAFF,
+    "appointments.event": BOOKERS,
+    "appointments.reschedule": BOOKERS,
+    "appointments.history": STAFF,
 }
 
 PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
@@ -204,49 +203,22 @@ def world(session, cipher, app) -> World:
         session, user=user, settings=app.state.settings, signing_key=app.state.signing_key
     )
     session.commit()
-    booking, appointment_id = open_calendar(session, patient)
+    request, appointment_id = book_a_calendar(session, cipher)
     return World(
-        patient, duplicate, policy, user, device, tokens.refresh_token, booking, appointment_id
+        patient, duplicate, policy, user, device, tokens.refresh_token, request, appointment_id
     )
 
 
-def open_calendar(session, patient: Patient) -> tuple[dict[str, Any], str]:
-    """A provider who works weekdays 9 to 5, one appointment booked at 09:00 on a Monday a
-    week or two ahead, and a valid booking request for 10:00 that day."""
-    location = create_location(session)
-    provider = create_provider(session, location)
-    kind = create_appointment_type(session)
-    session.add(AppointmentTypeProvider(appointment_type_id=kind.id, provider_id=provider.id))
-    for weekday in range(5):
-        session.add(
-            ScheduleRule(
-                provider_id=provider.id,
-                location_id=location.id,
-                weekday=weekday,
-                start_time=time(9),
-                end_time=time(17),
-                effective_date=date(2026, 1, 1),
-            )
-        )
-    session.commit()
-    today = date.today()
-    monday = today + timedelta(days=14 - today.weekday())
-    zone = ZoneInfo(location.timezone)
-    request = {
-        "patient_id": str(patient.id),
-        "provider_id": str(provider.id),
-        "appointment_type_id": str(kind.id),
-    }
+def book_a_calendar(session, cipher) -> tuple[dict[str, Any], str]:
+    """An appointment at 09:00 and a valid request to book 10:00 the same morning."""
+    calendar = open_calendar(session, cipher)
     first = scheduling_service.book_appointment(
         session,
         actor=TEST_ACTOR,
-        data=AppointmentCreate.model_validate(
-            {**request, "start": datetime.combine(monday, time(9), tzinfo=zone)}
-        ),
+        data=AppointmentCreate.model_validate(booking(calendar, at(MONDAY_AFTER, 9))),
     )
     session.commit()
-    booking = {**request, "start": datetime.combine(monday, time(10), tzinfo=zone).isoformat()}
-    return booking, str(first.id)
+    return booking(calendar, at(MONDAY_AFTER, 10)), str(first.id)
 
 
 def _if_match(version: int) -> dict[str, str]:
@@ -302,6 +274,14 @@ VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
 
 
 VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
+VALID_CALLS["appointments.event"] = lambda w: {
+    "json": {"event": "confirm"},
+    "headers": _if_match(1),
+}
+VALID_CALLS["appointments.reschedule"] = lambda w: {
+    "json": {"start": w.booking["start"]},
+    "headers": _if_match(1),
+}
 VALID_CALLS["slots.search"] = lambda w: {
     "params": {
         "appointment_type_id": w.booking["appointment_type_id"],

@@ -1,8 +1,7 @@
 """Slot search and booking through the API, and booking races on both databases."""
 
 import threading
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, col, func, select
@@ -10,7 +9,7 @@ from sqlmodel import Session, col, func, select
 from backoffice.db import make_engine
 from backoffice.migrate import upgrade
 from backoffice.scheduling import service as scheduling_service
-from backoffice.scheduling.models import Appointment, AppointmentTypeProvider, ScheduleRule
+from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.schemas import AppointmentCreate
 from backoffice.security.crypto import FieldCipher, Keyring
 from shared.enums import Role
@@ -18,44 +17,15 @@ from tests.conftest import fresh_database_url
 from tests.fixtures.builders import (
     TEST_ACTOR,
     create_appointment_type,
-    create_location,
-    create_patient,
-    create_provider,
 )
-
-NEW_YORK = ZoneInfo("America/New_York")
-# A Friday and a Monday on either side of the 2027-03-14 change to daylight time.
-FRIDAY_BEFORE, MONDAY_AFTER = date(2027, 3, 12), date(2027, 3, 15)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK)
-
-
-def open_calendar(session, cipher, **kind_overrides):
-    """A provider at a New York clinic, weekdays 09:00-12:00, offering a 30-minute visit."""
-    location = create_location(session)
-    provider = create_provider(session, location)
-    kind = create_appointment_type(session, **kind_overrides)
-    session.add(AppointmentTypeProvider(appointment_type_id=kind.id, provider_id=provider.id))
-    for weekday in range(5):
-        session.add(
-            ScheduleRule(
-                provider_id=provider.id,
-                location_id=location.id,
-                weekday=weekday,
-                start_time=time(9),
-                end_time=time(12),
-                effective_date=date(2026, 1, 1),
-            )
-        )
-    session.commit()
-    return {
-        "patient": create_patient(session, cipher),
-        "provider": provider,
-        "kind": kind,
-        "location": location,
-    }
+from tests.fixtures.scheduling import (
+    FRIDAY_BEFORE,
+    MONDAY_AFTER,
+    NEW_YORK,
+    at,
+    booking,
+    open_calendar,
+)
 
 
 @pytest.fixture
@@ -66,15 +36,6 @@ def calendar(session, cipher):
 @pytest.fixture
 def desk(principals):
     return principals.staff(Role.FRONT_DESK)
-
-
-def booking(calendar, start: datetime) -> dict:
-    return {
-        "patient_id": str(calendar["patient"].id),
-        "provider_id": str(calendar["provider"].id),
-        "appointment_type_id": str(calendar["kind"].id),
-        "start": start.isoformat(),
-    }
 
 
 def slot_starts(client, desk, calendar, first: date, last: date) -> list[str]:
