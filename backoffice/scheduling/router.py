@@ -19,6 +19,9 @@ from backoffice.scheduling.schemas import (
     AppointmentPublic,
     AppointmentTypePublic,
     RescheduleIn,
+    SeriesCancel,
+    SeriesCreate,
+    SeriesPublic,
     SlotPublic,
 )
 from backoffice.security.actor import Actor
@@ -203,3 +206,30 @@ def appointment_history(
         scheduling_service.to_change_public(c)
         for c in scheduling_service.history_of(session, appointment=appointment)
     ]
+
+
+@scheduling_router.post(
+    "/appointment-series",
+    name="series.create",
+    response_model=SeriesPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def book_series(session: SessionDep, actor: Booker, body: SeriesCreate) -> SeriesPublic:
+    """Book a recurring series from an RFC 5545 RRULE; conflicting dates are reported with
+    alternatives (or, with `all_or_nothing`, refuse the whole series)."""
+    return scheduling_service.book_series(session, actor=actor, data=body)
+
+
+@scheduling_router.post(
+    "/appointment-series/{series_id}/cancel",
+    name="series.cancel",
+    response_model=list[AppointmentPublic],
+)
+def cancel_series(
+    session: SessionDep, actor: Booker, series_id: uuid.UUID, body: SeriesCancel
+) -> list[AppointmentPublic]:
+    """Cancel the rest of a series; one appointment is cancelled through its events."""
+    cancelled = scheduling_service.cancel_series(
+        session, actor=actor, series_id=series_id, data=body
+    )
+    return [scheduling_service.to_public(a) for a in cancelled]

@@ -85,3 +85,34 @@ class AppointmentChangePublic(BaseModel):
     reason: str | None
     undoes: int | None
     new_appointment_id: uuid.UUID | None
+
+
+class SeriesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: uuid.UUID
+    provider_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: Timestamp
+    rrule: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=300)]
+    location_id: uuid.UUID | None = None
+    all_or_nothing: bool = False
+
+
+class SeriesConflict(BaseModel):
+    start: datetime
+    reason: str
+    alternatives: list[SlotPublic]
+
+
+class SeriesPublic(BaseModel):
+    series_id: uuid.UUID
+    booked: list[AppointmentPublic]
+    conflicts: list[SeriesConflict]
+
+
+class SeriesCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    from_start: Timestamp | None = None

@@ -37,11 +37,16 @@ from backoffice.scheduling.models import (
     ScheduleException,
     ScheduleRule,
 )
+from backoffice.scheduling.recurrence import InvalidRecurrence, occurrences, parse_rule
 from backoffice.scheduling.schemas import (
     AppointmentChangePublic,
     AppointmentCreate,
     AppointmentPublic,
     RescheduleIn,
+    SeriesCancel,
+    SeriesConflict,
+    SeriesCreate,
+    SeriesPublic,
     SlotPublic,
 )
 from backoffice.scheduling.slots import (
@@ -472,8 +477,9 @@ def record_event(
     """Move the appointment one step (or undo the last step), keeping both in its history."""
     patients_service.check_version(appointment.version, expected_version)
     if event == AppointmentEvent.CANCEL and not (reason or "").strip():
-        raise InvalidInput("Say why the appointment is cancelled.",
-                           [FieldError("reason", "required to cancel")])
+        raise InvalidInput(
+            "Say why the appointment is cancelled.", [FieldError("reason", "required to cancel")]
+        )
     history, at = history_of(session, appointment=appointment), now or utcnow()
     try:
         change = apply_event(
@@ -609,3 +615,111 @@ def to_change_public(change: Change) -> AppointmentChangePublic:
         if change.new_appointment_id
         else None,
     )
+
+
+# --- recurring series ----------------------------------------------------------------------
+
+
+def book_series(
+    session: Session, *, actor: Actor, data: SeriesCreate, now: datetime | None = None
+) -> SeriesPublic:
+    """Book every occurrence that is free and report the ones that are not, each with its
+    nearest alternatives; with `all_or_nothing`, one conflict books none."""
+    kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
+    providers = _providers_offering(session, kind, data.provider_id)
+    if not providers:
+        raise InvalidInput(
+            "This provider does not offer that appointment type.",
+            [FieldError("provider_id", "does not offer this appointment type")],
+        )
+    locations = [loc for loc in providers[0].locations if data.location_id in (None, loc.id)]
+    if not locations:
+        raise InvalidInput(
+            "The provider does not work at that location.",
+            [FieldError("location_id", "not one of the provider's locations")],
+        )
+    try:
+        rule = parse_rule(data.rrule)
+        planned = occurrences(
+            rule,
+            first_start=data.start,
+            zone=ZoneInfo(locations[0].timezone),
+            duration=timedelta(minutes=kind.duration_minutes),
+        )
+    except InvalidRecurrence as exc:
+        raise InvalidInput(str(exc), [FieldError("rrule", str(exc))]) from exc
+    series_id = uuid.uuid4()
+    booked: list[Appointment] = []
+    conflicts: list[SeriesConflict] = []
+    for occurrence in planned:
+        request = AppointmentCreate(
+            patient_id=data.patient_id,
+            provider_id=data.provider_id,
+            appointment_type_id=kind.id,
+            start=occurrence.start,
+            location_id=data.location_id,
+        )
+        try:
+            with session.begin_nested():
+                appointment = book_appointment(session, actor=actor, data=request, now=now)
+                appointment.series_id = series_id
+                session.add(appointment)
+                session.flush()
+            booked.append(appointment)
+        except SlotUnavailable as exc:
+            conflicts.append(
+                SeriesConflict(
+                    start=occurrence.start,
+                    reason=exc.extensions["reason"],
+                    alternatives=exc.extensions["alternatives"],
+                )
+            )
+    result = SeriesPublic(
+        series_id=series_id, booked=[to_public(a) for a in booked], conflicts=conflicts
+    )
+    if conflicts and (data.all_or_nothing or not booked):
+        raise SlotUnavailable(
+            f"{len(conflicts)} of {len(planned)} appointments in the series cannot be booked; "
+            "nothing was booked.",
+            conflicts=[c.model_dump(mode="json") for c in conflicts],
+        )
+    return result
+
+
+def cancel_series(
+    session: Session,
+    *,
+    actor: Actor,
+    series_id: uuid.UUID,
+    data: SeriesCancel,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """Cancel the series' appointments still to come (from `from_start`, or now)."""
+    now = now or utcnow()
+    upcoming = session.exec(
+        select(Appointment)
+        .where(
+            Appointment.series_id == series_id,
+            col(Appointment.status).in_(("scheduled", "confirmed")),
+            col(Appointment.starts_at) >= (data.from_start or now),
+        )
+        .order_by(col(Appointment.starts_at))
+    ).all()
+    if (
+        not upcoming
+        and not session.exec(
+            select(Appointment.id).where(Appointment.series_id == series_id)
+        ).first()
+    ):
+        raise NotFound("No series with that id.")
+    for appointment in upcoming:
+        record_event(
+            session,
+            actor=actor,
+            appointment=appointment,
+            event="cancel",
+            expected_version=appointment.version,
+            reason=data.reason,
+            now=now,
+        )
+    return list(upcoming)

@@ -111,6 +111,8 @@ VALID: dict[str, dict[str, Any]] = {
     "appointments.event": {"json": {"event": "confirm"}, "headers": IF_MATCH},
     "appointments.reschedule": {"json": {"start": NEW_APPOINTMENT["start"]}, "headers": IF_MATCH},
     "appointments.history": {},
+    "series.create": {"json": {**NEW_APPOINTMENT, "rrule": "FREQ=WEEKLY;COUNT=2"}},
+    "series.cancel": {"json": {"reason": "no longer needed"}},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -413,6 +415,16 @@ HAND_CASES = [
     BadInput("appointments.reschedule", "if-match-missing", {"headers": None}, status=428),
     BadInput("appointments.reschedule", "if-match-too-long",
              {"headers": {"If-Match": "1" * 65}}, field="If-Match"),
+    BadInput("series.create", "rrule-missing", {"json": NEW_APPOINTMENT}, field="rrule"),
+    BadInput("series.create", "rrule-too-long",
+             {"json": {**NEW_APPOINTMENT, "rrule": "FREQ=WEEKLY;" * 40}}, field="rrule"),
+    BadInput("series.create", "all_or_nothing-not-a-bool",
+             {"json": {**NEW_APPOINTMENT, "rrule": "FREQ=WEEKLY;COUNT=2",
+                       "all_or_nothing": "maybe"}}, field="all_or_nothing"),
+    BadInput("series.cancel", "reason-missing", {"json": {}}, field="reason"),
+    BadInput("series.cancel", "from_start-without-timezone",
+             {"json": {"reason": "x", "from_start": "2026-06-01T09:00:00"}},
+             field="from_start"),
     BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
              field="date"),
     BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},
@@ -485,6 +497,7 @@ def path_values(session, cipher) -> dict[str, str]:
         "user_id": str(user.id),
         "device_id": str(device.id),
         "appointment_id": SOME_ID,
+        "series_id": SOME_ID,
     }
 
 

@@ -20,7 +20,7 @@ from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.scheduling import service as scheduling_service
-from backoffice.scheduling.schemas import AppointmentCreate
+from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from backoffice.staff import service as staff_service
@@ -86,6 +86,8 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "appointments.event": BOOKERS,
     "appointments.reschedule": BOOKERS,
     "appointments.history": STAFF,
+    "series.create": BOOKERS,
+    "series.cancel": BOOKERS,
 }
 
 PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
@@ -181,10 +183,12 @@ class World:
     refresh_token: str
     booking: dict[str, Any]
     appointment_id: str
+    series_id: str
 
     def path_values(self) -> dict[str, str]:
         return {
             "appointment_id": self.appointment_id,
+            "series_id": self.series_id,
             "patient_id": str(self.patient.id),
             "policy_id": str(self.policy.id),
             "user_id": str(self.user.id),
@@ -203,22 +207,38 @@ def world(session, cipher, app) -> World:
         session, user=user, settings=app.state.settings, signing_key=app.state.signing_key
     )
     session.commit()
-    request, appointment_id = book_a_calendar(session, cipher)
+    request, appointment_id, series_id = book_a_calendar(session, cipher)
     return World(
-        patient, duplicate, policy, user, device, tokens.refresh_token, request, appointment_id
+        patient,
+        duplicate,
+        policy,
+        user,
+        device,
+        tokens.refresh_token,
+        request,
+        appointment_id,
+        series_id,
     )
 
 
-def book_a_calendar(session, cipher) -> tuple[dict[str, Any], str]:
-    """An appointment at 09:00 and a valid request to book 10:00 the same morning."""
+def book_a_calendar(session, cipher) -> tuple[dict[str, Any], str, str]:
+    """An appointment at 09:00, a weekly series at 11:00, and a valid request to book 10:00
+    the same morning."""
     calendar = open_calendar(session, cipher)
     first = scheduling_service.book_appointment(
         session,
         actor=TEST_ACTOR,
         data=AppointmentCreate.model_validate(booking(calendar, at(MONDAY_AFTER, 9))),
     )
+    weekly = scheduling_service.book_series(
+        session,
+        actor=TEST_ACTOR,
+        data=SeriesCreate.model_validate(
+            {**booking(calendar, at(MONDAY_AFTER, 11)), "rrule": "FREQ=WEEKLY;COUNT=2"}
+        ),
+    )
     session.commit()
-    return booking(calendar, at(MONDAY_AFTER, 10)), str(first.id)
+    return booking(calendar, at(MONDAY_AFTER, 10)), str(first.id), str(weekly.series_id)
 
 
 def _if_match(version: int) -> dict[str, str]:
@@ -274,6 +294,8 @@ VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
 
 
 VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
+VALID_CALLS["series.create"] = lambda w: {"json": {**w.booking, "rrule": "FREQ=WEEKLY;COUNT=2"}}
+VALID_CALLS["series.cancel"] = lambda w: {"json": {"reason": "no longer needed"}}
 VALID_CALLS["appointments.event"] = lambda w: {
     "json": {"event": "confirm"},
     "headers": _if_match(1),
