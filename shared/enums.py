@@ -55,6 +55,7 @@ class SubscriberRelationship(StrEnum):
 class PrincipalKind(StrEnum):
     USER = "user"
     DEVICE = "device"
+    CALENDAR_FEED = "calendar_feed"  # a subscriber holding a provider's feed token
     SYSTEM = "system"
     ANONYMOUS = "anonymous"
 

@@ -134,3 +134,18 @@ class AppointmentChange(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     undoes: int | None = None
     new_appointment_id: uuid.UUID | None = None
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A provider's subscription URL for Google Calendar or Outlook: whoever holds the token
+    can read the feed, so it is long, random, stored only as a digest, and revocable."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="providers.id", index=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    token_hint: str = Field(max_length=12)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

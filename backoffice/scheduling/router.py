@@ -4,13 +4,15 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
+from backoffice.audit.dependencies import origin_of
 from backoffice.db import SessionDep
 from backoffice.kit.columns import Timestamp
 from backoffice.kit.etags import IfMatch, etag, expected_version
 from backoffice.kit.pagination import Page, PageDep
+from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.schemas import (
     AppointmentChangePublic,
@@ -18,6 +20,8 @@ from backoffice.scheduling.schemas import (
     AppointmentEventIn,
     AppointmentPublic,
     AppointmentTypePublic,
+    CalendarFeedIssued,
+    CalendarFeedPublic,
     RescheduleIn,
     SeriesCancel,
     SeriesCreate,
@@ -27,11 +31,14 @@ from backoffice.scheduling.schemas import (
 from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
+from backoffice.security.principal import Principal
+from shared.enums import PrincipalKind
 
 scheduling_router = APIRouter(tags=["scheduling"])
 
 ScheduleReader = Annotated[Actor, Depends(require(Permission.SCHEDULE_READ))]
 Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_WRITE))]
+ScheduleManager = Annotated[Actor, Depends(require(Permission.SCHEDULE_MANAGE))]
 
 
 class SlotList(BaseModel):
@@ -233,3 +240,64 @@ def cancel_series(
         session, actor=actor, series_id=series_id, data=body
     )
     return [scheduling_service.to_public(a) for a in cancelled]
+
+
+@scheduling_router.post(
+    "/providers/{provider_id}/calendar-feeds",
+    name="calendar_feeds.create",
+    response_model=CalendarFeedIssued,
+    status_code=status.HTTP_201_CREATED,
+)
+def issue_calendar_feed(
+    request: Request, session: SessionDep, actor: ScheduleManager, provider_id: uuid.UUID
+) -> CalendarFeedIssued:
+    """A subscription URL for the provider's calendar app, shown once."""
+    feed, token = feeds_service.issue_feed(session, actor=actor, provider_id=provider_id)
+    url = str(request.url_for("calendar_feeds.read", token=token))
+    return CalendarFeedIssued(
+        id=feed.id,
+        provider_id=feed.provider_id,
+        url=url,
+        token_hint=feed.token_hint,
+        created_at=feed.created_at,
+    )
+
+
+@scheduling_router.post(
+    "/calendar-feeds/{feed_id}/revoke",
+    name="calendar_feeds.revoke",
+    response_model=CalendarFeedPublic,
+)
+def revoke_calendar_feed(
+    session: SessionDep, actor: ScheduleManager, feed_id: uuid.UUID
+) -> CalendarFeedPublic:
+    return CalendarFeedPublic.model_validate(
+        feeds_service.revoke_feed(session, actor=actor, feed_id=feed_id)
+    )
+
+
+@scheduling_router.get(
+    "/calendar-feeds/{token}.ics",
+    name="calendar_feeds.read",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+def read_calendar_feed(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Path(pattern=r"^fdc_[A-Za-z0-9_-]{20,64}$", max_length=70)],
+) -> Response:
+    """The feed itself, for calendar services; the token in the URL is the only credential."""
+    feed = feeds_service.feed_for_token(session, token=token)
+    principal = Principal(PrincipalKind.CALENDAR_FEED, feed.id, f"calendar-feed:{feed.token_hint}")
+    Actor(principal, origin_of(request)).audit(
+        session, "calendar_feeds.read", resource_type="provider", resource_id=feed.provider_id
+    )
+    body = feeds_service.render_provider_feed(
+        session, feed=feed, zone_name=request.app.state.settings.clinic_timezone
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )

@@ -116,3 +116,24 @@ class SeriesCancel(BaseModel):
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     from_start: Timestamp | None = None
+
+
+class CalendarFeedIssued(BaseModel):
+    """Returned once: the back office keeps only the token's digest."""
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    url: str
+    token_hint: str
+    created_at: datetime
+
+
+class CalendarFeedPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    token_hint: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None

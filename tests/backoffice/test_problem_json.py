@@ -113,6 +113,9 @@ VALID: dict[str, dict[str, Any]] = {
     "appointments.history": {},
     "series.create": {"json": {**NEW_APPOINTMENT, "rrule": "FREQ=WEEKLY;COUNT=2"}},
     "series.cancel": {"json": {"reason": "no longer needed"}},
+    "calendar_feeds.create": {},
+    "calendar_feeds.revoke": {},
+    "calendar_feeds.read": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -498,6 +501,9 @@ def path_values(session, cipher) -> dict[str, str]:
         "device_id": str(device.id),
         "appointment_id": SOME_ID,
         "series_id": SOME_ID,
+        "provider_id": SOME_ID,
+        "feed_id": SOME_ID,
+        "token": "fdc_" + "x" * 43,
     }
 
 

@@ -8,6 +8,7 @@ the permission table, so the three cannot drift apart silently.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
 from backoffice.security.dependencies import authenticate, require_staff
@@ -88,9 +90,14 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "appointments.history": STAFF,
     "series.create": BOOKERS,
     "series.cancel": BOOKERS,
+    "calendar_feeds.create": ADMIN,
+    "calendar_feeds.revoke": ADMIN,
+    "calendar_feeds.read": EVERYONE,  # the token in the URL is the credential
 }
 
-PUBLIC_ROUTES = frozenset({"health", "auth.token", "auth.refresh", "auth.logout"})
+PUBLIC_ROUTES = frozenset(
+    {"health", "auth.token", "auth.refresh", "auth.logout", "calendar_feeds.read"}
+)
 
 
 ENDPOINTS = api_endpoints()
@@ -184,11 +191,17 @@ class World:
     booking: dict[str, Any]
     appointment_id: str
     series_id: str
+    provider_id: str
+    feed_id: str
+    feed_token: str
 
     def path_values(self) -> dict[str, str]:
         return {
             "appointment_id": self.appointment_id,
             "series_id": self.series_id,
+            "provider_id": self.provider_id,
+            "feed_id": self.feed_id,
+            "token": self.feed_token,
             "patient_id": str(self.patient.id),
             "policy_id": str(self.policy.id),
             "user_id": str(self.user.id),
@@ -208,6 +221,10 @@ def world(session, cipher, app) -> World:
     )
     session.commit()
     request, appointment_id, series_id = book_a_calendar(session, cipher)
+    feed, feed_token = feeds_service.issue_feed(
+        session, actor=TEST_ACTOR, provider_id=uuid.UUID(request["provider_id"])
+    )
+    session.commit()
     return World(
         patient,
         duplicate,
@@ -218,6 +235,9 @@ def world(session, cipher, app) -> World:
         request,
         appointment_id,
         series_id,
+        request["provider_id"],
+        str(feed.id),
+        feed_token,
     )
 
 
