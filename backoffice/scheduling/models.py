@@ -149,3 +149,44 @@ class CalendarFeed(SQLModel, table=True):
     created_by: str = Field(max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WaitListEntry(SQLModel, table=True):
+    """A patient who wants an earlier appointment: of this type, with this provider (or
+    anyone who offers it), within [earliest, latest). When a matching time frees up the
+    entry is offered it, and the offer lapses at `offer_expires_at`."""
+
+    __tablename__ = "wait_list_entries"
+    __table_args__ = (Index("ix_wait_list_entries_match", "status", "appointment_type_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    patient_id: uuid.UUID = Field(foreign_key="patients.id", index=True)
+    appointment_type_id: uuid.UUID = Field(foreign_key="appointment_types.id")
+    provider_id: uuid.UUID | None = Field(default=None, foreign_key="providers.id")
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="locations.id")
+    earliest: datetime = Field(sa_type=UTCDateTime)
+    latest: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="waiting", max_length=12)  # waiting, offered, booked, cancelled
+    offered_provider_id: uuid.UUID | None = Field(default=None, foreign_key="providers.id")
+    offered_location_id: uuid.UUID | None = Field(default=None, foreign_key="locations.id")
+    offered_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    offer_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Offers this entry let lapse or declined, so the same time is not offered twice.
+    passed_over: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    booked_appointment_id: uuid.UUID | None = Field(default=None, foreign_key="appointments.id")
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DomainEvent(SQLModel, table=True):
+    """Something other parts act on (a wait-list offer to text to the patient, say), written
+    in the same transaction as the change, for a worker to publish once."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_unpublished", "published_at", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(max_length=60)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
@@ -27,6 +27,8 @@ from backoffice.scheduling.schemas import (
     SeriesCreate,
     SeriesPublic,
     SlotPublic,
+    WaitListCreate,
+    WaitListPublic,
 )
 from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
@@ -301,3 +303,63 @@ def read_calendar_feed(
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+@scheduling_router.post(
+    "/wait-list",
+    name="wait_list.create",
+    response_model=WaitListPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_to_wait_list(session: SessionDep, actor: Booker, body: WaitListCreate) -> WaitListPublic:
+    """Ask for an earlier time; when one frees up, the best-matching patient is offered it."""
+    entry = scheduling_service.add_to_wait_list(session, actor=actor, data=body)
+    return WaitListPublic.model_validate(entry)
+
+
+@scheduling_router.get("/wait-list", name="wait_list.list", response_model=Page[WaitListPublic])
+def list_wait_list(
+    session: SessionDep,
+    actor: ScheduleReader,
+    page: PageDep,
+    status_: Annotated[
+        Literal["waiting", "offered", "booked", "cancelled"] | None, Query(alias="status")
+    ] = None,
+) -> Page[WaitListPublic]:
+    rows = scheduling_service.list_wait_list(
+        session, actor=actor, status=status_, limit=page.limit, offset=page.offset
+    )
+    return Page.from_rows([WaitListPublic.model_validate(e) for e in rows], page)
+
+
+@scheduling_router.post(
+    "/wait-list/{entry_id}/accept",
+    name="wait_list.accept",
+    response_model=AppointmentPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def accept_wait_list_offer(
+    session: SessionDep, actor: Booker, entry_id: uuid.UUID
+) -> AppointmentPublic:
+    appointment = scheduling_service.accept_wait_list_offer(session, actor=actor, entry_id=entry_id)
+    return scheduling_service.to_public(appointment)
+
+
+@scheduling_router.post(
+    "/wait-list/{entry_id}/decline", name="wait_list.decline", response_model=WaitListPublic
+)
+def decline_wait_list_offer(
+    session: SessionDep, actor: Booker, entry_id: uuid.UUID
+) -> WaitListPublic:
+    entry = scheduling_service.decline_wait_list_offer(session, actor=actor, entry_id=entry_id)
+    return WaitListPublic.model_validate(entry)
+
+
+@scheduling_router.post(
+    "/wait-list/{entry_id}/cancel", name="wait_list.cancel", response_model=WaitListPublic
+)
+def cancel_wait_list_entry(
+    session: SessionDep, actor: Booker, entry_id: uuid.UUID
+) -> WaitListPublic:
+    entry = scheduling_service.cancel_wait_list_entry(session, actor=actor, entry_id=entry_id)
+    return WaitListPublic.model_validate(entry)

@@ -137,3 +137,33 @@ class CalendarFeedPublic(BaseModel):
     created_by: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+class WaitListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    provider_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    earliest: Timestamp
+    latest: Timestamp
+
+
+class WaitListPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    provider_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    earliest: datetime
+    latest: datetime
+    status: str
+    offered_provider_id: uuid.UUID | None
+    offered_location_id: uuid.UUID | None
+    offered_start: datetime | None
+    offer_expires_at: datetime | None
+    booked_appointment_id: uuid.UUID | None
+    created_at: datetime

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from backoffice.clinic.models import Location, Provider
 from backoffice.kit.columns import utcnow
 from backoffice.patients import service as patients_service
+from backoffice.scheduling import wait_list
 from backoffice.scheduling.lifecycle import (
     AppointmentEvent,
     AppointmentState,
@@ -36,6 +37,7 @@ from backoffice.scheduling.models import (
     AppointmentTypeProvider,
     ScheduleException,
     ScheduleRule,
+    WaitListEntry,
 )
 from backoffice.scheduling.recurrence import InvalidRecurrence, occurrences, parse_rule
 from backoffice.scheduling.schemas import (
@@ -48,6 +50,7 @@ from backoffice.scheduling.schemas import (
     SeriesCreate,
     SeriesPublic,
     SlotPublic,
+    WaitListCreate,
 )
 from backoffice.scheduling.slots import (
     Booking,
@@ -61,6 +64,7 @@ from backoffice.scheduling.slots import (
     slot_problem,
     working_intervals,
 )
+from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.actor import Actor
 from shared.enums import PatientStatus
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -524,6 +528,8 @@ def record_event(
         if "no_double_booking" not in str(exc.orig):
             raise
         raise _time_taken() from exc
+    if change.to_state in ("cancelled", "no_show", "rescheduled"):
+        _offer_freed_time(session, appointment, at)
     actor.audit(
         session,
         "appointments.event",
@@ -723,3 +729,174 @@ def cancel_series(
             now=now,
         )
     return list(upcoming)
+
+
+# --- the wait list -------------------------------------------------------------------------
+
+
+def add_to_wait_list(
+    session: Session, *, actor: Actor, data: WaitListCreate, now: datetime | None = None
+) -> WaitListEntry:
+    now = now or utcnow()
+    if data.latest <= data.earliest or data.latest <= now:
+        raise InvalidInput(
+            "The window must end after it starts, and in the future.",
+            [FieldError("latest", "must be after earliest and in the future")],
+        )
+    patient = patients_service.get_patient(session, patient_id=data.patient_id)
+    kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
+    if data.provider_id is not None and not _providers_offering(session, kind, data.provider_id):
+        raise InvalidInput(
+            "This provider does not offer that appointment type.",
+            [FieldError("provider_id", "does not offer this appointment type")],
+        )
+    entry = WaitListEntry(**data.model_dump(), created_by=actor.principal.name)
+    session.add(entry)
+    session.flush()
+    actor.audit(
+        session,
+        "wait_list.create",
+        resource_type="patient",
+        resource_id=patient.id,
+        detail={"entry_id": str(entry.id)},
+    )
+    return entry
+
+
+def list_wait_list(
+    session: Session,
+    *,
+    actor: Actor,
+    status: str | None,
+    limit: int,
+    offset: int,
+    now: datetime | None = None,
+) -> list[WaitListEntry]:
+    expire_wait_list_offers(session, now=now or utcnow())
+    query = select(WaitListEntry)
+    if status:
+        query = query.where(WaitListEntry.status == status)
+    rows = list(
+        session.exec(query.order_by(col(WaitListEntry.created_at)).offset(offset).limit(limit + 1))
+    )
+    actor.audit(
+        session,
+        "wait_list.list",
+        resource_type="patient",
+        detail={"patient_ids": sorted({str(e.patient_id) for e in rows[:limit]})},
+    )
+    return rows
+
+
+def _get_entry(session: Session, entry_id: uuid.UUID) -> WaitListEntry:
+    entry = session.get(WaitListEntry, entry_id)
+    if entry is None:
+        raise NotFound("No wait-list entry with that id.")
+    return entry
+
+
+def _offer_freed_time(session: Session, appointment: Appointment, now: datetime) -> None:
+    if appointment.starts_at <= now:
+        return
+    wait_list.offer(
+        session,
+        time=FreedTime(
+            provider_id=appointment.provider_id,
+            location_id=appointment.location_id,
+            appointment_type_id=appointment.appointment_type_id,
+            start=appointment.starts_at,
+            end=appointment.ends_at,
+            freed_by_patient_id=appointment.patient_id,
+        ),
+        now=now,
+    )
+
+
+def _pass_over(session: Session, entry: WaitListEntry, now: datetime) -> None:
+    """The entry declined or let the offer lapse: back to waiting, and the time goes on to
+    the next in line."""
+    kind = get_appointment_type(session, appointment_type_id=entry.appointment_type_id)
+    time = wait_list.withdraw_offer(
+        session, entry=entry, duration=timedelta(minutes=kind.duration_minutes)
+    )
+    if time is not None and time.start > now:
+        wait_list.offer(session, time=time, now=now)
+
+
+def expire_wait_list_offers(session: Session, *, now: datetime) -> int:
+    """Offers past their time lapse and move on (run by readers, and by a job later)."""
+    lapsed = session.exec(
+        select(WaitListEntry).where(
+            WaitListEntry.status == "offered", col(WaitListEntry.offer_expires_at) <= now
+        )
+    ).all()
+    for entry in lapsed:
+        _pass_over(session, entry, now)
+    return len(lapsed)
+
+
+def accept_wait_list_offer(
+    session: Session, *, actor: Actor, entry_id: uuid.UUID, now: datetime | None = None
+) -> Appointment:
+    now = now or utcnow()
+    expire_wait_list_offers(session, now=now)
+    entry = _get_entry(session, entry_id)
+    if entry.status != "offered" or entry.offered_start is None:
+        raise Conflict("There is no open offer on this wait-list entry (it may have lapsed).")
+    assert entry.offered_provider_id is not None
+    appointment = book_appointment(
+        session,
+        actor=actor,
+        data=AppointmentCreate(
+            patient_id=entry.patient_id,
+            provider_id=entry.offered_provider_id,
+            appointment_type_id=entry.appointment_type_id,
+            start=entry.offered_start,
+            location_id=entry.offered_location_id,
+        ),
+        now=now,
+    )
+    entry.status, entry.booked_appointment_id = "booked", appointment.id
+    session.add(entry)
+    session.flush()
+    return appointment
+
+
+def decline_wait_list_offer(
+    session: Session, *, actor: Actor, entry_id: uuid.UUID, now: datetime | None = None
+) -> WaitListEntry:
+    now = now or utcnow()
+    entry = _get_entry(session, entry_id)
+    if entry.status != "offered":
+        raise Conflict("There is no open offer on this wait-list entry.")
+    _pass_over(session, entry, now)
+    actor.audit(
+        session,
+        "wait_list.decline",
+        resource_type="patient",
+        resource_id=entry.patient_id,
+        detail={"entry_id": str(entry.id)},
+    )
+    return entry
+
+
+def cancel_wait_list_entry(
+    session: Session, *, actor: Actor, entry_id: uuid.UUID, now: datetime | None = None
+) -> WaitListEntry:
+    now = now or utcnow()
+    entry = _get_entry(session, entry_id)
+    if entry.status in ("booked", "cancelled"):
+        raise Conflict(f"This wait-list entry is {entry.status} already.")
+    if entry.status == "offered":
+        _pass_over(session, entry, now)
+    entry.status = "cancelled"
+    session.add(entry)
+    session.flush()
+    actor.audit(
+        session,
+        "wait_list.cancel",
+        resource_type="patient",
+        resource_id=entry.patient_id,
+        detail={"entry_id": str(entry.id)},
+    )
+    return entry

@@ -65,6 +65,12 @@ NEW_POLICY = {
     "effective_date": "2026-01-01",
 }
 REFRESH = {"refresh_token": "fdr_" + "0" * 40}
+WAIT_LIST_ENTRY = {
+    "patient_id": SOME_ID,
+    "appointment_type_id": SOME_ID,
+    "earliest": "2026-06-01T00:00:00-04:00",
+    "latest": "2026-06-08T00:00:00-04:00",
+}
 SLOT_QUERY = {
     "appointment_type_id": SOME_ID,
     "start": "2026-06-01T00:00:00-04:00",
@@ -116,6 +122,11 @@ VALID: dict[str, dict[str, Any]] = {
     "calendar_feeds.create": {},
     "calendar_feeds.revoke": {},
     "calendar_feeds.read": {},
+    "wait_list.create": {"json": WAIT_LIST_ENTRY},
+    "wait_list.list": {},
+    "wait_list.accept": {},
+    "wait_list.decline": {},
+    "wait_list.cancel": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -428,6 +439,12 @@ HAND_CASES = [
     BadInput("series.cancel", "from_start-without-timezone",
              {"json": {"reason": "x", "from_start": "2026-06-01T09:00:00"}},
              field="from_start"),
+    BadInput("wait_list.create", "latest-missing",
+             {"json": without(WAIT_LIST_ENTRY, "latest")}, field="latest"),
+    BadInput("wait_list.create", "earliest-without-timezone",
+             {"json": {**WAIT_LIST_ENTRY, "earliest": "2026-06-01T09:00:00"}}, field="earliest"),
+    BadInput("wait_list.list", "status-unknown", {"params": {"status": "sleeping"}},
+             field="status"),
     BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
              field="date"),
     BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},
@@ -504,6 +521,7 @@ def path_values(session, cipher) -> dict[str, str]:
         "provider_id": SOME_ID,
         "feed_id": SOME_ID,
         "token": "fdc_" + "x" * 43,
+        "entry_id": SOME_ID,
     }
 
 

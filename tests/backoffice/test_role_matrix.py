@@ -17,12 +17,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from backoffice.clinic.models import Provider
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
+from backoffice.scheduling import wait_list
+from backoffice.scheduling.models import WaitListEntry
 from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
+from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from backoffice.staff import service as staff_service
@@ -93,6 +97,11 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "calendar_feeds.create": ADMIN,
     "calendar_feeds.revoke": ADMIN,
     "calendar_feeds.read": EVERYONE,  # the token in the URL is the credential
+    "wait_list.create": BOOKERS,
+    "wait_list.list": STAFF,
+    "wait_list.accept": BOOKERS,
+    "wait_list.decline": BOOKERS,
+    "wait_list.cancel": BOOKERS,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -194,6 +203,7 @@ class World:
     provider_id: str
     feed_id: str
     feed_token: str
+    wait_list_entry_id: str
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -202,6 +212,7 @@ class World:
             "provider_id": self.provider_id,
             "feed_id": self.feed_id,
             "token": self.feed_token,
+            "entry_id": self.wait_list_entry_id,
             "patient_id": str(self.patient.id),
             "policy_id": str(self.policy.id),
             "user_id": str(self.user.id),
@@ -238,7 +249,35 @@ def world(session, cipher, app) -> World:
         request["provider_id"],
         str(feed.id),
         feed_token,
+        offered_wait_list_entry(session, patient, request),
     )
+
+
+def offered_wait_list_entry(session, patient: Patient, request: dict[str, Any]) -> str:
+    """A wait-list entry that has just been offered 10:30 on the booking's Monday."""
+    entry = WaitListEntry(
+        patient_id=patient.id,
+        appointment_type_id=uuid.UUID(request["appointment_type_id"]),
+        earliest=at(MONDAY_AFTER, 0),
+        latest=at(MONDAY_AFTER, 23),
+        created_by="matrix",
+    )
+    session.add(entry)
+    session.flush()
+    wait_list.offer(
+        session,
+        time=FreedTime(
+            provider_id=uuid.UUID(request["provider_id"]),
+            location_id=session.get(Provider, uuid.UUID(request["provider_id"])).locations[0].id,
+            appointment_type_id=entry.appointment_type_id,
+            start=at(MONDAY_AFTER, 10, 30),
+            end=at(MONDAY_AFTER, 11),
+            freed_by_patient_id=uuid.uuid4(),
+        ),
+        now=at(MONDAY_AFTER, 0) - timedelta(days=1),
+    )
+    session.commit()
+    return str(entry.id)
 
 
 def book_a_calendar(session, cipher) -> tuple[dict[str, Any], str, str]:
@@ -315,6 +354,14 @@ VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
 
 VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
 VALID_CALLS["series.create"] = lambda w: {"json": {**w.booking, "rrule": "FREQ=WEEKLY;COUNT=2"}}
+VALID_CALLS["wait_list.create"] = lambda w: {
+    "json": {
+        "patient_id": str(w.patient.id),
+        "appointment_type_id": w.booking["appointment_type_id"],
+        "earliest": w.booking["start"],
+        "latest": (datetime.fromisoformat(w.booking["start"]) + timedelta(days=7)).isoformat(),
+    }
+}
 VALID_CALLS["series.cancel"] = lambda w: {"json": {"reason": "no longer needed"}}
 VALID_CALLS["appointments.event"] = lambda w: {
     "json": {"event": "confirm"},
