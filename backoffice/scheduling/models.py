@@ -107,6 +107,7 @@ class Appointment(SQLModel, table=True):
     lane: int = 0  # 1 for an overbooking placed on purpose beside another appointment
     status: str = Field(default="scheduled", max_length=20)
     series_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None  # a family booked side by side, all or nothing
     rescheduled_to_id: uuid.UUID | None = Field(default=None, foreign_key="appointments.id")
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_by: str = Field(max_length=120)

@@ -22,6 +22,8 @@ from backoffice.scheduling.schemas import (
     AppointmentTypePublic,
     CalendarFeedIssued,
     CalendarFeedPublic,
+    GroupCreate,
+    GroupPublic,
     RescheduleIn,
     SeriesCancel,
     SeriesCreate,
@@ -363,3 +365,14 @@ def cancel_wait_list_entry(
 ) -> WaitListPublic:
     entry = scheduling_service.cancel_wait_list_entry(session, actor=actor, entry_id=entry_id)
     return WaitListPublic.model_validate(entry)
+
+
+@scheduling_router.post(
+    "/appointment-groups",
+    name="groups.create",
+    response_model=GroupPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def book_group(session: SessionDep, actor: Booker, body: GroupCreate) -> GroupPublic:
+    """Several patients (a family) in adjacent slots with one provider, all or nothing."""
+    return scheduling_service.book_group(session, actor=actor, data=body)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backoffice.kit.columns import Timestamp
 
@@ -167,3 +167,20 @@ class WaitListPublic(BaseModel):
     offer_expires_at: datetime | None
     booked_appointment_id: uuid.UUID | None
     created_at: datetime
+
+
+class GroupCreate(BaseModel):
+    """A family or group seen one after another by one provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_ids: Annotated[list[uuid.UUID], Field(min_length=2, max_length=8)]
+    provider_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: Timestamp
+    location_id: uuid.UUID | None = None
+
+
+class GroupPublic(BaseModel):
+    group_id: uuid.UUID
+    booked: list[AppointmentPublic]

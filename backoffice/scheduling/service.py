@@ -44,6 +44,8 @@ from backoffice.scheduling.schemas import (
     AppointmentChangePublic,
     AppointmentCreate,
     AppointmentPublic,
+    GroupCreate,
+    GroupPublic,
     RescheduleIn,
     SeriesCancel,
     SeriesConflict,
@@ -900,3 +902,76 @@ def cancel_wait_list_entry(
         detail={"entry_id": str(entry.id)},
     )
     return entry
+
+
+# --- groups --------------------------------------------------------------------------------
+
+
+def book_group(
+    session: Session, *, actor: Actor, data: GroupCreate, now: datetime | None = None
+) -> GroupPublic:
+    """Book the patients in adjacent slots from `start`, in the order given, all or nothing:
+    if one cannot be booked, none is, and the answer offers starts where the whole group fits."""
+    if len(set(data.patient_ids)) != len(data.patient_ids):
+        raise InvalidInput(
+            "A patient is listed twice.", [FieldError("patient_ids", "each patient once")]
+        )
+    kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
+    request = slot_request(kind)
+    stride = request.duration + request.buffer_before + request.buffer_after
+    group_id = uuid.uuid4()
+    booked = []
+    try:
+        with session.begin_nested():
+            for i, patient_id in enumerate(data.patient_ids):
+                appointment = book_appointment(
+                    session,
+                    actor=actor,
+                    data=AppointmentCreate(
+                        patient_id=patient_id,
+                        provider_id=data.provider_id,
+                        appointment_type_id=kind.id,
+                        start=data.start + i * stride,
+                        location_id=data.location_id,
+                    ),
+                    now=now,
+                )
+                appointment.group_id = group_id
+                session.add(appointment)
+                booked.append(appointment)
+            session.flush()
+    except SlotUnavailable as exc:
+        provider = _providers_offering(session, kind, data.provider_id)[0]
+        raise SlotUnavailable(
+            f"The group of {len(data.patient_ids)} does not fit from that time: "
+            f"{exc.extensions['reason']} for patient {len(booked) + 1}.",
+            reason=exc.extensions["reason"],
+            alternatives=_group_starts(session, kind, provider, data, stride, now or utcnow()),
+        ) from exc
+    return GroupPublic(group_id=group_id, booked=[to_public(a) for a in booked])
+
+
+def _group_starts(
+    session: Session,
+    kind: AppointmentType,
+    provider: Provider,
+    data: GroupCreate,
+    stride: timedelta,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The three starts nearest the one asked for where every member's slot is open."""
+    around = Interval(data.start - ALTERNATIVES_WITHIN, data.start + ALTERNATIVES_WITHIN)
+    options = _open_slots(
+        session,
+        kind=kind,
+        providers=[provider],
+        location_id=data.location_id,
+        window=around,
+        now=now,
+    )
+    open_starts = {s.start for s in options}
+    size = len(data.patient_ids)
+    fits = [s for s in options if all(s.start + i * stride in open_starts for i in range(1, size))]
+    closest = nearest([Interval(s.start, s.end) for s in fits], data.start)
+    by_start = {s.start: s for s in fits}
+    return [by_start[c.start].model_dump(mode="json") for c in closest]

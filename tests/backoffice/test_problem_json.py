@@ -71,6 +71,12 @@ WAIT_LIST_ENTRY = {
     "earliest": "2026-06-01T00:00:00-04:00",
     "latest": "2026-06-08T00:00:00-04:00",
 }
+NEW_GROUP = {
+    "patient_ids": [SOME_ID, "1d0c2b5e-3f6a-4a8e-9a51-0f3c1e2d4b7a"],
+    "provider_id": SOME_ID,
+    "appointment_type_id": SOME_ID,
+    "start": "2026-06-01T09:00:00-04:00",
+}
 SLOT_QUERY = {
     "appointment_type_id": SOME_ID,
     "start": "2026-06-01T00:00:00-04:00",
@@ -127,6 +133,7 @@ VALID: dict[str, dict[str, Any]] = {
     "wait_list.accept": {},
     "wait_list.decline": {},
     "wait_list.cancel": {},
+    "groups.create": {"json": NEW_GROUP},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -445,6 +452,11 @@ HAND_CASES = [
              {"json": {**WAIT_LIST_ENTRY, "earliest": "2026-06-01T09:00:00"}}, field="earliest"),
     BadInput("wait_list.list", "status-unknown", {"params": {"status": "sleeping"}},
              field="status"),
+    BadInput("groups.create", "one-patient", {"json": {**NEW_GROUP, "patient_ids": [SOME_ID]}},
+             field="patient_ids"),
+    BadInput("groups.create", "patient-not-a-uuid",
+             {"json": {**NEW_GROUP, "patient_ids": [SOME_ID, PHI]}}, field="patient_ids.1",
+             secret=PHI),
     BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
              field="date"),
     BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},

@@ -102,6 +102,7 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "wait_list.accept": BOOKERS,
     "wait_list.decline": BOOKERS,
     "wait_list.cancel": BOOKERS,
+    "groups.create": BOOKERS,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -360,6 +361,12 @@ VALID_CALLS["wait_list.create"] = lambda w: {
         "appointment_type_id": w.booking["appointment_type_id"],
         "earliest": w.booking["start"],
         "latest": (datetime.fromisoformat(w.booking["start"]) + timedelta(days=7)).isoformat(),
+    }
+}
+VALID_CALLS["groups.create"] = lambda w: {
+    "json": {
+        **{k: v for k, v in w.booking.items() if k != "patient_id"},
+        "patient_ids": [str(w.patient.id), str(w.duplicate.id)],
     }
 }
 VALID_CALLS["series.cancel"] = lambda w: {"json": {"reason": "no longer needed"}}
