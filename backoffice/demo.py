@@ -1,14 +1,18 @@
 """A believable demo clinic from a fixed random seed: two locations, six providers, a staff
-account per role, and patients with insurance. Everything goes through the same services
-as real registrations, so the demo data is audited and valid like any other."""
+account per role, patients with insurance, weekly schedules and a month of appointments
+either side of today. Patients and staff go through the same services as real
+registrations (so they are validated and audited); the appointments are laid down directly,
+since past ones cannot be booked."""
 
 from __future__ import annotations
 
 import os
 import random
 import secrets
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
@@ -16,6 +20,13 @@ from backoffice.clinic.models import Location, Provider
 from backoffice.patients import service as patients_service
 from backoffice.patients.models import Patient
 from backoffice.patients.schemas import PatientCreate, PolicyCreate
+from backoffice.scheduling.models import (
+    Appointment,
+    AppointmentType,
+    AppointmentTypeProvider,
+    ScheduleException,
+    ScheduleRule,
+)
 from backoffice.security.actor import Actor
 from backoffice.security.crypto import FieldCipher
 from backoffice.staff import service as staff_service
@@ -158,6 +169,7 @@ def seed(
     seed: int,
     patients: int,
     var_dir: Path | None = None,
+    today: date | None = None,
 ) -> str:
     """Seed an empty database; on a seeded one, do nothing (so the demo can be re-run)."""
     if session.exec(select(func.count()).select_from(Patient)).one():
@@ -186,10 +198,11 @@ def seed(
         ),
     ]
     session.add_all(locations)
+    providers = []
     for i, (first, last, cred, taxonomy, specialty) in enumerate(PROVIDERS):
         npi = npi_with_check_digit(str(rng.randrange(100_000_000, 200_000_000)))
         where = locations if i < 2 else [locations[i % 2]]
-        session.add(
+        providers.append(
             Provider(
                 first_name=first,
                 last_name=last,
@@ -198,8 +211,10 @@ def seed(
                 taxonomy_code=taxonomy,
                 specialty=specialty,
                 locations=where,
+                not_back_to_back=["procedure"] if specialty == "Dermatology" else [],
             )
         )
+    session.add_all(providers)
     password = secrets.token_urlsafe(9)
     for username, name, role in STAFF:
         staff_service.create_user(
@@ -208,8 +223,12 @@ def seed(
                 username=username, display_name=name, role=role, password=password
             ),
         )
-    for _ in range(patients):
-        _register_patient(session, rng=rng, cipher=cipher, actor=actor)
+    registered = [
+        _register_patient(session, rng=rng, cipher=cipher, actor=actor) for _ in range(patients)
+    ]
+    booked = _seed_schedule(
+        session, rng=rng, providers=providers, patients=registered, today=today or date.today()
+    )
     if var_dir is not None:
         path = credentials_file(var_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,14 +237,15 @@ def seed(
             fh.write("".join(f"{u} ({r.value}): {password}\n" for u, _, r in STAFF))
     users = ", ".join(u for u, _, _ in STAFF)
     return (
-        f"seeded 2 locations, {len(PROVIDERS)} providers, {patients} patients; "
+        f"seeded 2 locations, {len(PROVIDERS)} providers with weekly schedules, {patients} "
+        f"patients, {booked} appointments; "
         f"staff accounts {users} share the password {password}"
     )
 
 
 def _register_patient(
     session: Session, *, rng: random.Random, cipher: FieldCipher, actor: Actor
-) -> None:
+) -> Patient:
     sex = rng.choice(["female", "male"])
     first, last = rng.choice(FIRST_NAMES[sex]), rng.choice(LAST_NAMES)
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 84))
@@ -265,6 +285,7 @@ def _register_patient(
         _add_policy(session, rng=rng, actor=actor, patient=patient, rank="primary", born=born)
         if rng.random() < 0.15:
             _add_policy(session, rng=rng, actor=actor, patient=patient, rank="secondary", born=born)
+    return patient
 
 
 def _add_policy(
@@ -290,3 +311,128 @@ def _add_policy(
             copay_emergency_cents=None if medicare else rng.choice([15000, 25000]),
         ),
     )
+
+
+# Demo appointment types: codes and our own labels (CPT descriptors are AMA-licensed).
+APPOINTMENT_TYPES = [
+    ("NEW", "New patient visit", 45, "primary_care", 0, 0),
+    ("FU", "Follow-up visit", 20, "primary_care", 0, 0),
+    ("AWV", "Annual wellness visit", 30, "primary_care", 0, 0),
+    ("TELE", "Telehealth check-in", 15, "telehealth", 0, 0),
+    ("CONS", "Specialist consultation", 30, "specialist", 0, 0),
+    ("PROC", "Minor procedure", 30, "procedure", 10, 10),
+]
+PRIMARY_CARE = {"Family Medicine", "Internal Medicine", "Pediatrics", "Family Nurse Practitioner"}
+
+
+def _seed_schedule(
+    session: Session,
+    *,
+    rng: random.Random,
+    providers: list[Provider],
+    patients: list[Patient],
+    today: date,
+) -> int:
+    """Weekly templates (08:00-17:00 with lunch, Friday afternoons off for some), a holiday
+    closure, and a realistic month either side of today: past visits mostly completed, with
+    no-shows and cancellations; future ones scheduled or confirmed."""
+    kinds = [
+        AppointmentType(
+            code=code,
+            name=name,
+            duration_minutes=minutes,
+            category=category,
+            buffer_before_minutes=before,
+            buffer_after_minutes=after,
+        )
+        for code, name, minutes, category, before, after in APPOINTMENT_TYPES
+    ]
+    session.add_all(kinds)
+    session.flush()
+    offered: dict[uuid.UUID, list[AppointmentType]] = {}
+    for i, provider in enumerate(providers):
+        primary = provider.specialty in PRIMARY_CARE
+        offered[provider.id] = [
+            k
+            for k in kinds
+            if (k.category in ("primary_care", "telehealth")) == primary or k.code == "FU"
+        ]
+        for kind in offered[provider.id]:
+            session.add(
+                AppointmentTypeProvider(appointment_type_id=kind.id, provider_id=provider.id)
+            )
+        for location in provider.locations[:1]:
+            for weekday in range(5):
+                closes = time(12) if weekday == 4 and i % 2 else time(17)
+                session.add(
+                    ScheduleRule(
+                        provider_id=provider.id,
+                        location_id=location.id,
+                        weekday=weekday,
+                        start_time=time(8),
+                        end_time=closes,
+                        breaks=[["12:00", "13:00"]] if closes == time(17) else [],
+                        effective_date=date(today.year - 1, 1, 1),
+                    )
+                )
+    zone = ZoneInfo(providers[0].locations[0].timezone)
+    christmas = date(today.year, 12, 25)
+    session.add(
+        ScheduleException(
+            kind="holiday",
+            starts_at=datetime.combine(christmas, time(0), tzinfo=zone),
+            ends_at=datetime.combine(christmas + timedelta(days=1), time(0), tzinfo=zone),
+            reason="Christmas Day",
+        )
+    )
+    count = 0
+    for offset in range(-30, 31):
+        day = today + timedelta(days=offset)
+        if day.weekday() >= 5 or day == christmas:
+            continue
+        for i, provider in enumerate(providers):
+            location = provider.locations[0]
+            clock = datetime.combine(day, time(8), tzinfo=zone)
+            closing = datetime.combine(
+                day, time(12 if day.weekday() == 4 and i % 2 else 17), tzinfo=zone
+            )
+            while True:
+                kind = rng.choice(offered[provider.id])
+                start = clock + timedelta(minutes=kind.buffer_before_minutes)
+                end = start + timedelta(minutes=kind.duration_minutes)
+                blocked_end = end + timedelta(minutes=kind.buffer_after_minutes)
+                if blocked_end > closing:
+                    break
+                clock = blocked_end
+                lunch = datetime.combine(day, time(12), tzinfo=zone)
+                if start < lunch + timedelta(hours=1) and blocked_end > lunch:
+                    clock = lunch + timedelta(hours=1)
+                    continue
+                if rng.random() < 0.35:  # left open for booking
+                    continue
+                status = _demo_status(rng, offset)
+                session.add(
+                    Appointment(
+                        patient_id=rng.choice(patients).id,
+                        provider_id=provider.id,
+                        location_id=location.id,
+                        appointment_type_id=kind.id,
+                        starts_at=start,
+                        ends_at=end,
+                        blocked_start=start - timedelta(minutes=kind.buffer_before_minutes),
+                        blocked_end=blocked_end,
+                        status=status,
+                        cancel_reason="patient called to cancel" if status == "cancelled" else None,
+                        created_by="demo",
+                    )
+                )
+                count += 1
+    session.flush()
+    return count
+
+
+def _demo_status(rng: random.Random, offset: int) -> str:
+    roll = rng.random()
+    if offset < 0:
+        return "no_show" if roll < 0.06 else "cancelled" if roll < 0.11 else "completed"
+    return "cancelled" if roll < 0.04 else "confirmed" if roll < 0.5 else "scheduled"

@@ -317,7 +317,9 @@ def test_ssns_read_the_same_after_keys_rotate(rotation):
 
 
 def test_demo_seed_fills_an_empty_database(seeded):
-    assert seeded.results["seed"].stdout.startswith("seeded 2 locations, 6 providers, 5 patients;")
+    assert seeded.results["seed"].stdout.startswith(
+        "seeded 2 locations, 6 providers with weekly schedules, 5 patients,"
+    )
     assert seeded.query("SELECT count(*) FROM patients") == [(5,)]
 
 

@@ -1,0 +1,58 @@
+"""The demo clinic: believable, consistent, and bookable."""
+
+import itertools
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from backoffice import demo
+from backoffice.clinic.models import Provider
+from backoffice.scheduling import service as scheduling_service
+from backoffice.scheduling.models import LIVE_STATUSES, Appointment, AppointmentType
+from tests.fixtures.builders import TEST_ACTOR
+
+TODAY = date(2027, 3, 10)  # a Wednesday, so the month around it crosses a DST change
+
+
+def test_the_demo_clinic_is_consistent_and_has_open_slots(session, cipher):
+    summary = demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=20, today=TODAY)
+    assert "20 patients" in summary
+    appointments = session.exec(select(Appointment)).all()
+    statuses = {a.status for a in appointments}
+    assert {"completed", "no_show", "cancelled", "scheduled", "confirmed"} <= statuses
+    assert all(
+        a.status in ("completed", "no_show", "cancelled")
+        for a in appointments
+        if a.starts_at.date() < TODAY - timedelta(days=1)
+    )
+    live = sorted(
+        (a for a in appointments if a.status in LIVE_STATUSES),
+        key=lambda a: (a.provider_id, a.blocked_start),
+    )
+    overlaps = [
+        (a.id, b.id)
+        for a, b in itertools.pairwise(live)
+        if a.provider_id == b.provider_id and b.blocked_start < a.blocked_end
+    ]
+    assert overlaps == []
+    provider = session.exec(select(Provider).order_by(col(Provider.last_name))).first()
+    kind = session.exec(select(AppointmentType).where(AppointmentType.code == "FU")).one()
+    zone = ZoneInfo("America/New_York")
+    monday = TODAY + timedelta(days=5)
+    slots = scheduling_service.search_slots(
+        session,
+        appointment_type_id=kind.id,
+        provider_id=provider.id,
+        start=datetime.combine(monday, time(0), tzinfo=zone),
+        end=datetime.combine(monday + timedelta(days=1), time(0), tzinfo=zone),
+        now=datetime.combine(TODAY, time(12), tzinfo=zone),
+    )
+    assert slots
+    assert all(time(8) <= s.start.astimezone(zone).time() < time(17) for s in slots)
+
+
+def test_seeding_twice_does_nothing(session, cipher):
+    demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=3, today=TODAY)
+    again = demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=3, today=TODAY)
+    assert again == "demo data already present; nothing to do"
