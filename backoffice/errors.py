@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
@@ -131,6 +131,19 @@ def _integrity(request: Request, exc: Exception) -> JSONResponse:
     return _app_error(request, Conflict("This conflicts with data already on file."))
 
 
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def _operational(request: Request, exc: Exception) -> JSONResponse:
+    """A transaction that lost a race (deadlock, serialization failure) was rolled back whole:
+    saying so lets the caller try again; anything else is a real fault."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        log.warning("transaction collided (%s) on %s", sqlstate, _route_path(request))
+        return _app_error(request, Conflict("Another change collided with this one; try again."))
+    return _unexpected(request, exc)
+
+
 def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     # Input that passed validation but the database cannot hold (PostgreSQL refuses NUL).
     log.warning("data error on %s", _route_path(request))
@@ -165,4 +178,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OperationalError, _operational)
     app.add_exception_handler(Exception, _unexpected)

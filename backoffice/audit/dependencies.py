@@ -32,6 +32,8 @@ def _status_of(error: Exception) -> int:
         return 422
     if isinstance(error, HTTPException):
         return error.status_code
+    if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
+        return 409  # a lost race, answered as a conflict to retry
     return 500
 
 

@@ -72,7 +72,7 @@ from shared.enums import PatientStatus
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 
 MAX_SEARCH_DAYS = 92
-ALTERNATIVES_WITHIN = timedelta(days=14)
+ALTERNATIVE_REACH = (timedelta(hours=12), timedelta(days=3), timedelta(days=14))
 CLOSING_KINDS = ("pto", "holiday", "closure")
 
 
@@ -165,6 +165,14 @@ def provider_calendar(
         max_per_day=provider.max_per_day, not_back_to_back=frozenset(provider.not_back_to_back)
     )
     return Calendar(working=working, bookings=bookings, zone=zone, rules=provider_rules)
+
+
+def lock_calendar(session: Session, *, provider_id: uuid.UUID) -> None:
+    """Serialise changes to one provider's calendar: the daily maximum and the no-back-to-back
+    rule span several rows, which no constraint can guard. Taking the provider's row lock
+    first also spares concurrent bookings the deadlocks PostgreSQL's exclusion constraint can
+    otherwise produce. (On SQLite the transaction holds the database's write lock already.)"""
+    session.exec(select(Provider.id).where(Provider.id == provider_id).with_for_update()).one()
 
 
 def _local_days(window: Interval, zone: ZoneInfo) -> tuple[date, date]:
@@ -287,6 +295,7 @@ def book_appointment(
             [FieldError("provider_id", "does not offer this appointment type")],
         )
     provider = providers[0]
+    lock_calendar(session, provider_id=provider.id)
     request = slot_request(kind)
     slot = Interval(data.start, data.start + request.duration)
     location, problem = _place(session, provider, data.location_id, slot, request, now)
@@ -366,10 +375,14 @@ def _refuse(
     reason: str,
     now: datetime,
 ) -> None:
-    around = Interval(slot.start - ALTERNATIVES_WITHIN, slot.start + ALTERNATIVES_WITHIN)
-    options = _open_slots(
-        session, kind=kind, providers=[provider], location_id=None, window=around, now=now
-    )
+    # Widen the search only as far as needed: most refusals have three options the same day.
+    for reach in ALTERNATIVE_REACH:
+        around = Interval(slot.start - reach, slot.start + reach)
+        options = _open_slots(
+            session, kind=kind, providers=[provider], location_id=None, window=around, now=now
+        )
+        if len(options) >= 3:
+            break
     by_start = {s.start: s for s in options}
     closest = nearest([Interval(s.start, s.end) for s in options], slot.start)
     alternatives: list[dict[str, Any]] = [
@@ -501,6 +514,7 @@ def record_event(
         allowed = allowed_events(history, at=at, undo_window=UNDO_WINDOW)
         raise InvalidTransition(str(exc), allowed_events=sorted(allowed)) from exc
     if change.to_state in LIVE_STATUSES and appointment.status not in LIVE_STATUSES:
+        lock_calendar(session, provider_id=appointment.provider_id)
         _ensure_time_still_free(session, appointment)
     session.add(
         AppointmentChange(
@@ -960,7 +974,8 @@ def _group_starts(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The three starts nearest the one asked for where every member's slot is open."""
-    around = Interval(data.start - ALTERNATIVES_WITHIN, data.start + ALTERNATIVES_WITHIN)
+    reach = ALTERNATIVE_REACH[-1]
+    around = Interval(data.start - reach, data.start + reach)
     options = _open_slots(
         session,
         kind=kind,

@@ -178,14 +178,16 @@ def slot_problem(
     request: SlotRequest,
     *,
     not_before: datetime | None = None,
+    working: list[Interval] | None = None,
     blocked: list[Interval] | None = None,
     per_day: Counter[date] | None = None,
 ) -> str | None:
-    """Why `slot` cannot be booked, in words for staff, or None when it can."""
+    """Why `slot` cannot be booked, in words for staff, or None when it can. The optional
+    lists narrow the search (to one working session and what blocks it) for speed."""
     if not_before is not None and slot.start < not_before:
         return "that time has passed"
     needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
-    if not any(session.contains(needs) for session in calendar.working):
+    if not any(session.contains(needs) for session in working or calendar.working):
         return "the provider is not working then"
     if any(needs.overlaps(b) for b in (calendar.blocked() if blocked is None else blocked)):
         return "the provider has another appointment then"
@@ -211,12 +213,23 @@ def find_open_slots(
     blocked, per_day = calendar.blocked(), calendar.per_day()
     slots = []
     for session in calendar.working:
+        if not session.overlaps(window):
+            continue
+        # Only what touches this session can block a slot in it: a day's few bookings, not
+        # the whole range's, are checked for each candidate start.
+        nearby = [b for b in blocked if b.overlaps(session)]
         start = session.start
         while start + request.duration <= session.end:
             slot = Interval(start, start + request.duration)
             start += request.step
             if window.contains(slot) and not slot_problem(
-                calendar, slot, request, not_before=not_before, blocked=blocked, per_day=per_day
+                calendar,
+                slot,
+                request,
+                not_before=not_before,
+                working=[session],
+                blocked=nearby,
+                per_day=per_day,
             ):
                 slots.append(slot)
     return slots
