@@ -191,3 +191,45 @@ def test_concurrent_attempts_at_one_slot_book_exactly_one(backend, attempts, tmp
     assert booked == 1
     assert outcomes.count("booked") == 1
     assert outcomes.count("409 with 3 alternatives") == attempts - 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_a_daily_maximum_holds_when_many_book_different_times_at_once(backend, tmp_path):
+    """No constraint spans rows, so the provider's row lock is what keeps the rule."""
+    engine = make_engine(fresh_database_url(backend, tmp_path, "daily_max"))
+    upgrade(engine)
+    cipher = FieldCipher(Keyring.generate())
+    with Session(engine, expire_on_commit=False) as session:
+        setup = open_calendar(session, cipher)
+        setup["provider"].max_per_day = 2
+        session.add(setup["provider"])
+        session.commit()
+    starts = [at(MONDAY_AFTER, 9) + timedelta(minutes=30 * i) for i in range(6)]
+    barrier = threading.Barrier(len(starts))
+    outcomes: list[str] = []
+
+    def attempt(start: datetime) -> None:
+        request = AppointmentCreate(
+            patient_id=setup["patient"].id,
+            provider_id=setup["provider"].id,
+            appointment_type_id=setup["kind"].id,
+            start=start,
+        )
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                scheduling_service.book_appointment(session, actor=TEST_ACTOR, data=request)
+                session.commit()
+                outcomes.append("booked")
+            except scheduling_service.SlotUnavailable as exc:
+                session.rollback()
+                outcomes.append(exc.extensions["reason"])
+
+    threads = [threading.Thread(target=attempt, args=(s,)) for s in starts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert outcomes.count("booked") == 2
+    assert outcomes.count("the provider's day is full") == 4
