@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -102,69 +102,107 @@ def provider_calendar(
 ) -> Calendar:
     """When `provider` works at `location` between two local dates, and everything already
     booked for them then (at any location: nobody is in two places)."""
-    zone = ZoneInfo(location.timezone)
+    return calendars(
+        session, places=[(provider, location)], first_day=first_day, last_day=last_day
+    )[0]
+
+
+def calendars(
+    session: Session,
+    *,
+    places: list[tuple[Provider, Location]],
+    first_day: date,
+    last_day: date,
+) -> list[Calendar]:
+    """`provider_calendar` for many (provider, location) pairs in three queries, not three
+    per pair: a search across a clinic's providers would otherwise be mostly round trips."""
+    if not places:
+        return []
+    provider_ids = {p.id for p, _ in places}
+    location_ids = {loc.id for _, loc in places}
+    spans = {
+        loc.id: Interval(
+            datetime.combine(first_day, time(0), tzinfo=ZoneInfo(loc.timezone)),
+            datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(loc.timezone)),
+        )
+        for _, loc in places
+    }
+    whole = Interval(min(s.start for s in spans.values()), max(s.end for s in spans.values()))
     rules = session.exec(
         select(ScheduleRule).where(
-            ScheduleRule.provider_id == provider.id, ScheduleRule.location_id == location.id
+            col(ScheduleRule.provider_id).in_(provider_ids),
+            col(ScheduleRule.location_id).in_(location_ids),
         )
     ).all()
-    span = Interval(
-        datetime.combine(first_day, time(0), tzinfo=zone),
-        datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone),
-    )
     exceptions = session.exec(
         select(ScheduleException).where(
-            col(ScheduleException.starts_at) < span.end,
-            col(ScheduleException.ends_at) > span.start,
+            col(ScheduleException.starts_at) < whole.end,
+            col(ScheduleException.ends_at) > whole.start,
             or_(
-                col(ScheduleException.provider_id) == provider.id,
+                col(ScheduleException.provider_id).in_(provider_ids),
                 col(ScheduleException.provider_id).is_(None),
             ),
             or_(
-                col(ScheduleException.location_id) == location.id,
+                col(ScheduleException.location_id).in_(location_ids),
                 col(ScheduleException.location_id).is_(None),
             ),
         )
     ).all()
-    closures = [Interval(e.starts_at, e.ends_at) for e in exceptions if e.kind in CLOSING_KINDS]
-    extra = [
-        Interval(e.starts_at, e.ends_at)
-        for e in exceptions
-        if e.kind == "extra_session" and e.provider_id == provider.id
-    ]
-    working = working_intervals(
-        rules=[_weekly_rule(r) for r in rules],
-        zone=zone,
-        first_day=first_day,
-        last_day=last_day,
-        extra_sessions=extra,
-        closures=closures,
-    )
     rows = session.exec(
-        select(Appointment, AppointmentType)
+        select(Appointment, AppointmentType.category)
         .join(AppointmentType, col(AppointmentType.id) == Appointment.appointment_type_id)
         .where(
-            Appointment.provider_id == provider.id,
+            col(Appointment.provider_id).in_(provider_ids),
             col(Appointment.status).in_(LIVE_STATUSES),
-            and_(
-                col(Appointment.blocked_start) < span.end, col(Appointment.blocked_end) > span.start
-            ),
+            col(Appointment.blocked_start) < whole.end,
+            col(Appointment.blocked_end) > whole.start,
         )
     ).all()
-    bookings = [
-        Booking(
-            a.starts_at,
-            a.ends_at,
-            kind.category,
-            buffer_before=a.starts_at - a.blocked_start,
-            buffer_after=a.blocked_end - a.ends_at,
+    bookings: dict[uuid.UUID, list[Booking]] = {pid: [] for pid in provider_ids}
+    for a, category in rows:
+        bookings[a.provider_id].append(
+            Booking(
+                a.starts_at,
+                a.ends_at,
+                category,
+                buffer_before=a.starts_at - a.blocked_start,
+                buffer_after=a.blocked_end - a.ends_at,
+            )
         )
-        for a, kind in rows
-    ]
-    provider_rules = ProviderRules(
-        max_per_day=provider.max_per_day, not_back_to_back=frozenset(provider.not_back_to_back)
-    )
-    return Calendar(working=working, bookings=bookings, zone=zone, rules=provider_rules)
+    result = []
+    for provider, location in places:
+        zone = ZoneInfo(location.timezone)
+        mine = [
+            e
+            for e in exceptions
+            if e.provider_id in (None, provider.id) and e.location_id in (None, location.id)
+        ]
+        working = working_intervals(
+            rules=[
+                _weekly_rule(r)
+                for r in rules
+                if r.provider_id == provider.id and r.location_id == location.id
+            ],
+            zone=zone,
+            first_day=first_day,
+            last_day=last_day,
+            extra_sessions=[
+                Interval(e.starts_at, e.ends_at)
+                for e in mine
+                if e.kind == "extra_session" and e.provider_id == provider.id
+            ],
+            closures=[Interval(e.starts_at, e.ends_at) for e in mine if e.kind in CLOSING_KINDS],
+        )
+        provider_rules = ProviderRules(
+            max_per_day=provider.max_per_day,
+            not_back_to_back=frozenset(provider.not_back_to_back),
+        )
+        result.append(
+            Calendar(
+                working=working, bookings=bookings[provider.id], zone=zone, rules=provider_rules
+            )
+        )
+    return result
 
 
 def lock_calendar(session: Session, *, provider_id: uuid.UUID) -> None:
@@ -173,10 +211,6 @@ def lock_calendar(session: Session, *, provider_id: uuid.UUID) -> None:
     first also spares concurrent bookings the deadlocks PostgreSQL's exclusion constraint can
     otherwise produce. (On SQLite the transaction holds the database's write lock already.)"""
     session.exec(select(Provider.id).where(Provider.id == provider_id).with_for_update()).one()
-
-
-def _local_days(window: Interval, zone: ZoneInfo) -> tuple[date, date]:
-    return window.start.astimezone(zone).date(), window.end.astimezone(zone).date()
 
 
 def get_appointment_type(session: Session, *, appointment_type_id: uuid.UUID) -> AppointmentType:
@@ -213,29 +247,31 @@ def _open_slots(
     now: datetime,
 ) -> list[SlotPublic]:
     request = slot_request(kind)
+    places = [
+        (provider, location)
+        for provider in providers
+        for location in provider.locations
+        if location_id in (None, location.id)
+    ]
+    # Local days can differ by location; one day either side covers every zone's.
+    first_day = (window.start - timedelta(days=1)).date()
+    last_day = (window.end + timedelta(days=1)).date()
     found = []
-    for provider in providers:
-        for location in provider.locations:
-            if location_id is not None and location.id != location_id:
-                continue
-            first_day, last_day = _local_days(window, ZoneInfo(location.timezone))
-            calendar = provider_calendar(
-                session,
-                provider=provider,
-                location=location,
-                first_day=first_day,
-                last_day=last_day,
+    for (provider, location), calendar in zip(
+        places,
+        calendars(session, places=places, first_day=first_day, last_day=last_day),
+        strict=True,
+    ):
+        zone = calendar.zone  # slots read in the clinic's own offset: 09:00-05:00
+        found += [
+            SlotPublic(
+                provider_id=provider.id,
+                location_id=location.id,
+                start=slot.start.astimezone(zone),
+                end=slot.end.astimezone(zone),
             )
-            zone = calendar.zone  # slots read in the clinic's own offset: 09:00-05:00
-            found += [
-                SlotPublic(
-                    provider_id=provider.id,
-                    location_id=location.id,
-                    start=slot.start.astimezone(zone),
-                    end=slot.end.astimezone(zone),
-                )
-                for slot in find_open_slots(calendar, request, window=window, not_before=now)
-            ]
+            for slot in find_open_slots(calendar, request, window=window, not_before=now)
+        ]
     found.sort(key=lambda s: (s.start, str(s.provider_id)))
     return found
 
