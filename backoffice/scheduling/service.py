@@ -237,6 +237,17 @@ def _providers_offering(
     return list(session.exec(query.order_by(col(Provider.last_name))))
 
 
+def provider_offering(session: Session, kind: AppointmentType, provider_id: uuid.UUID) -> Provider:
+    """The provider, if active and offering `kind`; otherwise a field error on provider_id."""
+    providers = _providers_offering(session, kind, provider_id)
+    if not providers:
+        raise InvalidInput(
+            "This provider does not offer that appointment type.",
+            [FieldError("provider_id", "does not offer this appointment type")],
+        )
+    return providers[0]
+
+
 def _open_slots(
     session: Session,
     *,
@@ -324,13 +335,7 @@ def book_appointment(
             merged_into_id=str(patient.merged_into_id),
         )
     kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
-    providers = _providers_offering(session, kind, data.provider_id)
-    if not providers:
-        raise InvalidInput(
-            "This provider does not offer that appointment type.",
-            [FieldError("provider_id", "does not offer this appointment type")],
-        )
-    provider = providers[0]
+    provider = provider_offering(session, kind, data.provider_id)
     lock_calendar(session, provider_id=provider.id)
     request = slot_request(kind)
     slot = Interval(data.start, data.start + request.duration)
@@ -684,13 +689,8 @@ def book_series(
     """Book every occurrence that is free and report the ones that are not, each with its
     nearest alternatives; with `all_or_nothing`, one conflict books none."""
     kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
-    providers = _providers_offering(session, kind, data.provider_id)
-    if not providers:
-        raise InvalidInput(
-            "This provider does not offer that appointment type.",
-            [FieldError("provider_id", "does not offer this appointment type")],
-        )
-    locations = [loc for loc in providers[0].locations if data.location_id in (None, loc.id)]
+    provider = provider_offering(session, kind, data.provider_id)
+    locations = [loc for loc in provider.locations if data.location_id in (None, loc.id)]
     if not locations:
         raise InvalidInput(
             "The provider does not work at that location.",
@@ -797,11 +797,8 @@ def add_to_wait_list(
         )
     patient = patients_service.get_patient(session, patient_id=data.patient_id)
     kind = get_appointment_type(session, appointment_type_id=data.appointment_type_id)
-    if data.provider_id is not None and not _providers_offering(session, kind, data.provider_id):
-        raise InvalidInput(
-            "This provider does not offer that appointment type.",
-            [FieldError("provider_id", "does not offer this appointment type")],
-        )
+    if data.provider_id is not None:
+        provider_offering(session, kind, data.provider_id)
     entry = WaitListEntry(**data.model_dump(), created_by=actor.principal.name)
     session.add(entry)
     session.flush()
@@ -991,7 +988,7 @@ def book_group(
                 booked.append(appointment)
             session.flush()
     except SlotUnavailable as exc:
-        provider = _providers_offering(session, kind, data.provider_id)[0]
+        provider = provider_offering(session, kind, data.provider_id)
         raise SlotUnavailable(
             f"The group of {len(data.patient_ids)} does not fit from that time: "
             f"{exc.extensions['reason']} for patient {len(booked) + 1}.",
