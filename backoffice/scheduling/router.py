@@ -24,6 +24,7 @@ from backoffice.scheduling.schemas import (
     CalendarFeedPublic,
     GroupCreate,
     GroupPublic,
+    ProviderCalendarView,
     RescheduleIn,
     SeriesCancel,
     SeriesCreate,
@@ -376,3 +377,27 @@ def cancel_wait_list_entry(
 def book_group(session: SessionDep, actor: Booker, body: GroupCreate) -> GroupPublic:
     """Several patients (a family) in adjacent slots with one provider, all or nothing."""
     return scheduling_service.book_group(session, actor=actor, data=body)
+
+
+@scheduling_router.get(
+    "/providers/{provider_id}/calendar",
+    name="providers.calendar",
+    response_model=ProviderCalendarView,
+)
+def provider_calendar_view(
+    request: Request,
+    session: SessionDep,
+    actor: ScheduleReader,
+    provider_id: uuid.UUID,
+    date_: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    view: Literal["day", "week"] = "day",
+) -> ProviderCalendarView:
+    """A provider's day, or the week (Monday to Sunday) that holds the date."""
+    return scheduling_service.calendar_view(
+        session,
+        actor=actor,
+        provider_id=provider_id,
+        day=date_,
+        week=view == "week",
+        zone=request.app.state.settings.timezone,
+    )

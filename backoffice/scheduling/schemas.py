@@ -184,3 +184,19 @@ class GroupCreate(BaseModel):
 class GroupPublic(BaseModel):
     group_id: uuid.UUID
     booked: list[AppointmentPublic]
+
+
+class WorkingTime(BaseModel):
+    location_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+class ProviderCalendarView(BaseModel):
+    """A provider's day or week as staff see it: when they work, and what is booked."""
+
+    provider_id: uuid.UUID
+    start: datetime
+    end: datetime
+    working: list[WorkingTime]
+    appointments: list[AppointmentPublic]

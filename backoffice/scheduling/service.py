@@ -46,6 +46,7 @@ from backoffice.scheduling.schemas import (
     AppointmentPublic,
     GroupCreate,
     GroupPublic,
+    ProviderCalendarView,
     RescheduleIn,
     SeriesCancel,
     SeriesConflict,
@@ -53,6 +54,7 @@ from backoffice.scheduling.schemas import (
     SeriesPublic,
     SlotPublic,
     WaitListCreate,
+    WorkingTime,
 )
 from backoffice.scheduling.slots import (
     Booking,
@@ -1023,3 +1025,63 @@ def _group_starts(
     closest = nearest([Interval(s.start, s.end) for s in fits], data.start)
     by_start = {s.start: s for s in fits}
     return [by_start[c.start].model_dump(mode="json") for c in closest]
+
+
+# --- calendar views ------------------------------------------------------------------------
+
+
+def calendar_view(
+    session: Session,
+    *,
+    actor: Actor,
+    provider_id: uuid.UUID,
+    day: date,
+    week: bool,
+    zone: ZoneInfo,
+) -> ProviderCalendarView:
+    """The provider's day, or the Monday-to-Sunday week holding `day`, in the clinic's zone."""
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("No provider with that id.")
+    first = day - timedelta(days=day.weekday()) if week else day
+    last = first + timedelta(days=6 if week else 0)
+    span = Interval(
+        datetime.combine(first, time(0), tzinfo=zone),
+        datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone),
+    )
+    places = [(provider, location) for location in provider.locations]
+    working = [
+        WorkingTime(
+            location_id=location.id, start=w.start.astimezone(zone), end=w.end.astimezone(zone)
+        )
+        for (_, location), calendar in zip(
+            places,
+            calendars(session, places=places, first_day=first, last_day=last),
+            strict=True,
+        )
+        for w in calendar.working
+        if w.overlaps(span)
+    ]
+    appointments = session.exec(
+        select(Appointment)
+        .where(
+            Appointment.provider_id == provider_id,
+            col(Appointment.starts_at) >= span.start,
+            col(Appointment.starts_at) < span.end,
+        )
+        .order_by(col(Appointment.starts_at))
+    ).all()
+    actor.audit(
+        session,
+        "providers.calendar",
+        resource_type="provider",
+        resource_id=provider_id,
+        detail={"patient_ids": sorted({str(a.patient_id) for a in appointments})},
+    )
+    return ProviderCalendarView(
+        provider_id=provider_id,
+        start=span.start,
+        end=span.end,
+        working=sorted(working, key=lambda w: w.start),
+        appointments=[to_public(a) for a in appointments],
+    )

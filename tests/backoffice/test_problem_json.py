@@ -134,6 +134,7 @@ VALID: dict[str, dict[str, Any]] = {
     "wait_list.decline": {},
     "wait_list.cancel": {},
     "groups.create": {"json": NEW_GROUP},
+    "providers.calendar": {"params": {"date": "2026-06-01"}},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -457,6 +458,9 @@ HAND_CASES = [
     BadInput("groups.create", "patient-not-a-uuid",
              {"json": {**NEW_GROUP, "patient_ids": [SOME_ID, PHI]}}, field="patient_ids.1",
              secret=PHI),
+    BadInput("providers.calendar", "date-missing", {"params": {}}, field="date"),
+    BadInput("providers.calendar", "view-unknown",
+             {"params": {"date": "2026-06-01", "view": "month"}}, field="view"),
     BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
              field="date"),
     BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},

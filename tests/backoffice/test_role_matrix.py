@@ -103,6 +103,7 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "wait_list.decline": BOOKERS,
     "wait_list.cancel": BOOKERS,
     "groups.create": BOOKERS,
+    "providers.calendar": STAFF,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -369,6 +370,7 @@ VALID_CALLS["groups.create"] = lambda w: {
         "patient_ids": [str(w.patient.id), str(w.duplicate.id)],
     }
 }
+VALID_CALLS["providers.calendar"] = lambda w: {"params": {"date": w.booking["start"][:10]}}
 VALID_CALLS["series.cancel"] = lambda w: {"json": {"reason": "no longer needed"}}
 VALID_CALLS["appointments.event"] = lambda w: {
     "json": {"event": "confirm"},
