@@ -143,14 +143,7 @@ def users_create(
         first = exc.errors()[0]
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
     with _session() as session:
-        user = staff_service.create_user(session, data=data)
-        _cli_actor().audit(
-            session,
-            "users.create",
-            resource_type="staff_user",
-            resource_id=user.id,
-            detail={"role": role.value},
-        )
+        user = staff_service.create_user(session, actor=_cli_actor(), data=data)
     typer.echo(f"created {role.value} account {user.username}")
 
 
@@ -165,8 +158,7 @@ def devices_add_kiosk(
     from backoffice.devices import service as devices_service
 
     with _session() as session:
-        device, token = devices_service.add_kiosk(session, name=name, created_by=None)
-        _cli_actor().audit(session, "devices.create", resource_type="device", resource_id=device.id)
+        device, token = devices_service.add_kiosk(session, actor=_cli_actor(), name=name)
     typer.echo(f"kiosk {device.name} ({device.id})")
     typer.echo(f"token (shown once; set FRONTDESK_KIOSK_TOKEN on the kiosk): {token}")
 
@@ -182,8 +174,7 @@ def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
         device = session.exec(select(Device).where(Device.name == name)).first()
         if device is None:
             raise AppError(f"no device named {name!r}")
-        devices_service.revoke(session, device=device)
-        _cli_actor().audit(session, "devices.revoke", resource_type="device", resource_id=device.id)
+        devices_service.revoke(session, actor=_cli_actor(), device=device)
     typer.echo(f"revoked {name}")
 
 

@@ -219,6 +219,7 @@ def seed(
     for username, name, role in STAFF:
         staff_service.create_user(
             session,
+            actor=actor,
             data=StaffUserCreate(
                 username=username, display_name=name, role=role, password=password
             ),

@@ -31,18 +31,14 @@ def list_devices(session: SessionDep, actor: DeviceManager, page: PageDep) -> Pa
     "", name="devices.create", response_model=DeviceIssued, status_code=status.HTTP_201_CREATED
 )
 def add_kiosk(session: SessionDep, actor: DeviceManager, body: DeviceCreate) -> DeviceIssued:
-    device, token = devices_service.add_kiosk(
-        session, name=body.name, created_by=actor.principal.id
-    )
-    actor.audit(session, "devices.create", resource_type="device", resource_id=device.id)
+    device, token = devices_service.add_kiosk(session, actor=actor, name=body.name)
     return DeviceIssued(device=DevicePublic.model_validate(device), token=token)
 
 
 @devices_router.post("/{device_id}/revoke", name="devices.revoke", response_model=DevicePublic)
 def revoke_device(session: SessionDep, actor: DeviceManager, device_id: uuid.UUID) -> DevicePublic:
     device = devices_service.get_device(session, device_id=device_id)
-    devices_service.revoke(session, device=device)
-    actor.audit(session, "devices.revoke", resource_type="device", resource_id=device.id)
+    devices_service.revoke(session, actor=actor, device=device)
     return DevicePublic.model_validate(device)
 
 

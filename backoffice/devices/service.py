@@ -8,11 +8,13 @@ from sqlmodel import Session, col, select
 
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
+from backoffice.security.actor import Actor
 from backoffice.security.tokens import DEVICE_TOKEN_PREFIX, digest, new_opaque_token
+from shared.enums import PrincipalKind
 from shared.errors import Conflict, NotFound
 
 
-def add_kiosk(session: Session, *, name: str, created_by: uuid.UUID | None) -> tuple[Device, str]:
+def add_kiosk(session: Session, *, actor: Actor, name: str) -> tuple[Device, str]:
     """Create a kiosk principal; return it with its token, which is never shown again."""
     if session.exec(select(Device).where(Device.name == name)).first():
         raise Conflict(f"A device named {name!r} exists already; revoke it or pick another name.")
@@ -21,10 +23,11 @@ def add_kiosk(session: Session, *, name: str, created_by: uuid.UUID | None) -> t
         name=name,
         token_hash=digest(token),
         token_hint=token[: len(DEVICE_TOKEN_PREFIX) + 4],
-        created_by=created_by,
+        created_by=actor.principal.id if actor.principal.kind is PrincipalKind.USER else None,
     )
     session.add(device)
     session.flush()
+    actor.audit(session, "devices.create", resource_type="device", resource_id=device.id)
     return device, token
 
 
@@ -40,7 +43,8 @@ def list_devices(session: Session, *, limit: int, offset: int) -> list[Device]:
     return list(session.exec(query))
 
 
-def revoke(session: Session, *, device: Device) -> None:
+def revoke(session: Session, *, actor: Actor, device: Device) -> None:
     if device.revoked_at is None:
         device.revoked_at = utcnow()
         session.add(device)
+    actor.audit(session, "devices.revoke", resource_type="device", resource_id=device.id)

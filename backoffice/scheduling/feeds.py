@@ -18,7 +18,9 @@ from backoffice.patients.models import Patient
 from backoffice.scheduling.calendar_feed import FeedEvent, feed_summary, render_feed
 from backoffice.scheduling.models import Appointment, AppointmentType, CalendarFeed
 from backoffice.security.actor import Actor
+from backoffice.security.principal import Principal, RequestOrigin
 from backoffice.security.tokens import digest, new_opaque_token
+from shared.enums import PrincipalKind
 from shared.errors import NotFound
 
 FEED_TOKEN_PREFIX = "fdc_"
@@ -75,6 +77,16 @@ def feed_for_token(session: Session, *, token: str) -> CalendarFeed:
     if feed is None or feed.revoked_at is not None:
         raise NotFound("No such calendar feed.")  # the same answer for revoked and unknown
     return feed
+
+
+def read_feed(session: Session, *, token: str, origin: RequestOrigin, zone_name: str) -> bytes:
+    """The feed behind `token`; the fetch is audited with the feed as the actor."""
+    feed = feed_for_token(session, token=token)
+    principal = Principal(PrincipalKind.CALENDAR_FEED, feed.id, f"calendar-feed:{feed.token_hint}")
+    Actor(principal, origin).audit(
+        session, "calendar_feeds.read", resource_type="provider", resource_id=feed.provider_id
+    )
+    return render_provider_feed(session, feed=feed, zone_name=zone_name)
 
 
 def render_provider_feed(

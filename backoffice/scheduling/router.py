@@ -36,8 +36,6 @@ from backoffice.scheduling.schemas import (
 from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
-from backoffice.security.principal import Principal
-from shared.enums import PrincipalKind
 
 scheduling_router = APIRouter(tags=["scheduling"])
 
@@ -132,13 +130,8 @@ def list_appointments(
 def read_appointment(
     response: Response, session: SessionDep, actor: ScheduleReader, appointment_id: uuid.UUID
 ) -> AppointmentPublic:
-    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
-    actor.audit(
-        session,
-        "appointments.read",
-        resource_type="patient",
-        resource_id=appointment.patient_id,
-        detail={"appointment_id": str(appointment.id)},
+    appointment = scheduling_service.read_appointment(
+        session, actor=actor, appointment_id=appointment_id
     )
     response.headers["ETag"] = etag(appointment.version)
     return scheduling_service.to_public(appointment)
@@ -206,18 +199,8 @@ def reschedule_appointment(
 def appointment_history(
     session: SessionDep, actor: ScheduleReader, appointment_id: uuid.UUID
 ) -> list[AppointmentChangePublic]:
-    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
-    actor.audit(
-        session,
-        "appointments.history",
-        resource_type="patient",
-        resource_id=appointment.patient_id,
-        detail={"appointment_id": str(appointment.id)},
-    )
-    return [
-        scheduling_service.to_change_public(c)
-        for c in scheduling_service.history_of(session, appointment=appointment)
-    ]
+    changes = scheduling_service.read_history(session, actor=actor, appointment_id=appointment_id)
+    return [scheduling_service.to_change_public(c) for c in changes]
 
 
 @scheduling_router.post(
@@ -293,19 +276,13 @@ def read_calendar_feed(
     token: Annotated[str, Path(pattern=r"^fdc_[A-Za-z0-9_-]{20,64}$", max_length=70)],
 ) -> Response:
     """The feed itself, for calendar services; the token in the URL is the only credential."""
-    feed = feeds_service.feed_for_token(session, token=token)
-    principal = Principal(PrincipalKind.CALENDAR_FEED, feed.id, f"calendar-feed:{feed.token_hint}")
-    Actor(principal, origin_of(request)).audit(
-        session, "calendar_feeds.read", resource_type="provider", resource_id=feed.provider_id
+    body = feeds_service.read_feed(
+        session,
+        token=token,
+        origin=origin_of(request),
+        zone_name=request.app.state.settings.clinic_timezone,
     )
-    body = feeds_service.render_provider_feed(
-        session, feed=feed, zone_name=request.app.state.settings.clinic_timezone
-    )
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Cache-Control": "private, max-age=300"},
-    )
+    return Response(body, media_type="text/calendar; charset=utf-8")
 
 
 @scheduling_router.post(

@@ -365,13 +365,7 @@ def book_appointment(
         if "no_double_booking" not in str(exc.orig):
             raise
         _refuse(session, kind, provider, slot, "the provider has another appointment then", now)
-    actor.audit(
-        session,
-        "appointments.create",
-        resource_type="patient",
-        resource_id=patient.id,
-        detail={"appointment_id": str(appointment.id)},
-    )
+    _audit_appointment(session, actor, "appointments.create", appointment)
     return appointment
 
 
@@ -455,10 +449,29 @@ def to_public(appointment: Appointment) -> AppointmentPublic:
     )
 
 
+def _audit_appointment(
+    session: Session, actor: Actor, action: str, appointment: Appointment
+) -> None:
+    """Appointments are PHI of their patient: the audit trail files them under the patient."""
+    actor.audit(
+        session,
+        action,
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={"appointment_id": str(appointment.id)},
+    )
+
+
 def get_appointment(session: Session, *, appointment_id: uuid.UUID) -> Appointment:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound("No appointment with that id.")
+    return appointment
+
+
+def read_appointment(session: Session, *, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
+    appointment = get_appointment(session, appointment_id=appointment_id)
+    _audit_appointment(session, actor, "appointments.read", appointment)
     return appointment
 
 
@@ -523,6 +536,12 @@ def history_of(session: Session, *, appointment: Appointment) -> list[Change]:
         )
         for r in rows
     ]
+
+
+def read_history(session: Session, *, actor: Actor, appointment_id: uuid.UUID) -> list[Change]:
+    appointment = get_appointment(session, appointment_id=appointment_id)
+    _audit_appointment(session, actor, "appointments.history", appointment)
+    return history_of(session, appointment=appointment)
 
 
 def record_event(

@@ -95,14 +95,7 @@ def list_users(session: SessionDep, actor: UserManager, page: PageDep) -> Page[S
     "", name="users.create", response_model=StaffUserPublic, status_code=status.HTTP_201_CREATED
 )
 def create_user(session: SessionDep, actor: UserManager, body: StaffUserCreate) -> StaffUserPublic:
-    user = staff_service.create_user(session, data=body)
-    actor.audit(
-        session,
-        "users.create",
-        resource_type="staff_user",
-        resource_id=user.id,
-        detail={"role": user.role},
-    )
+    user = staff_service.create_user(session, actor=actor, data=body)
     return StaffUserPublic.model_validate(user)
 
 
@@ -116,12 +109,5 @@ def update_user(
     session: SessionDep, actor: UserManager, user_id: uuid.UUID, body: StaffUserUpdate
 ) -> StaffUserPublic:
     user = staff_service.get_user(session, user_id=user_id)
-    changed = staff_service.update_user(session, user=user, data=body)
-    actor.audit(
-        session,
-        "users.update",
-        resource_type="staff_user",
-        resource_id=user.id,
-        detail={"fields": changed},
-    )
+    staff_service.update_user(session, actor=actor, user=user, data=body)
     return StaffUserPublic.model_validate(user)

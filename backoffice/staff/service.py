@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from backoffice.kit.columns import utcnow
+from backoffice.security.actor import Actor
 from backoffice.security.passwords import hash_password, needs_rehash, verify_password
 from backoffice.security.tokens import (
     REFRESH_TOKEN_PREFIX,
@@ -24,7 +25,7 @@ from shared.enums import Role
 from shared.errors import Conflict, NotFound
 
 
-def create_user(session: Session, *, data: StaffUserCreate) -> StaffUser:
+def create_user(session: Session, *, actor: Actor, data: StaffUserCreate) -> StaffUser:
     if session.exec(select(StaffUser).where(StaffUser.username == data.username)).first():
         raise Conflict(f"The username {data.username!r} is taken.")
     user = StaffUser(
@@ -35,6 +36,13 @@ def create_user(session: Session, *, data: StaffUserCreate) -> StaffUser:
     )
     session.add(user)
     session.flush()
+    actor.audit(
+        session,
+        "users.create",
+        resource_type="staff_user",
+        resource_id=user.id,
+        detail={"role": user.role},
+    )
     return user
 
 
@@ -50,8 +58,10 @@ def list_users(session: Session, *, limit: int, offset: int) -> list[StaffUser]:
     return list(session.exec(query))
 
 
-def update_user(session: Session, *, user: StaffUser, data: StaffUserUpdate) -> list[str]:
-    """Apply the change; return the names of the fields changed (for the audit trail)."""
+def update_user(
+    session: Session, *, actor: Actor, user: StaffUser, data: StaffUserUpdate
+) -> list[str]:
+    """Apply the change and audit it; return the names of the fields changed."""
     loses_admin = (
         user.role == Role.ADMIN
         and user.active
@@ -80,6 +90,13 @@ def update_user(session: Session, *, user: StaffUser, data: StaffUserUpdate) -> 
         changed.append("password")
     user.updated_at = utcnow()
     session.add(user)
+    actor.audit(
+        session,
+        "users.update",
+        resource_type="staff_user",
+        resource_id=user.id,
+        detail={"fields": changed},
+    )
     return changed
 
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from backoffice.devices import service as devices_service
 from shared.enums import Role
 from tests.conftest import bound_to
-from tests.fixtures.builders import create_patient, create_policy, create_user
+from tests.fixtures.builders import TEST_ACTOR, create_patient, create_policy, create_user
 from tests.fixtures.endpoints import Endpoint, api_endpoints
 
 PROBLEM_JSON = "application/problem+json"
@@ -525,7 +525,7 @@ def path_values(session, cipher) -> dict[str, str]:
     patient = create_patient(session, cipher)
     policy = create_policy(session, patient)
     user = create_user(session, Role.NURSE)
-    device, _ = devices_service.add_kiosk(session, name="problem-lobby", created_by=None)
+    device, _ = devices_service.add_kiosk(session, actor=TEST_ACTOR, name="problem-lobby")
     session.commit()
     return {
         "patient_id": str(patient.id),

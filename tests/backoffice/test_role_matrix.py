@@ -228,7 +228,7 @@ def world(session, cipher, app) -> World:
     duplicate = create_patient(session, cipher)
     policy = create_policy(session, patient)
     user = create_user(session, Role.NURSE)
-    device, _ = devices_service.add_kiosk(session, name="matrix-lobby", created_by=None)
+    device, _ = devices_service.add_kiosk(session, actor=TEST_ACTOR, name="matrix-lobby")
     tokens = staff_service.issue_tokens(
         session, user=user, settings=app.state.settings, signing_key=app.state.signing_key
     )
