@@ -11,6 +11,7 @@ import random
 import secrets
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -212,6 +213,8 @@ def seed(
                 specialty=specialty,
                 locations=where,
                 not_back_to_back=["procedure"] if specialty == "Dermatology" else [],
+                # Primary care may overbook beside a patient with a one-in-three chance of missing.
+                overbook_threshold=Decimal("0.330") if specialty in PRIMARY_CARE else None,
             )
         )
     session.add_all(providers)

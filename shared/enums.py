@@ -64,3 +64,17 @@ class AuditOutcome(StrEnum):
     SUCCESS = "success"
     DENIED = "denied"
     FAILURE = "failure"
+
+
+class AppointmentCategory(StrEnum):
+    PRIMARY_CARE = "primary_care"
+    SPECIALIST = "specialist"
+    PROCEDURE = "procedure"
+    TELEHEALTH = "telehealth"
+
+
+class ScheduleExceptionKind(StrEnum):
+    PTO = "pto"  # one provider away
+    HOLIDAY = "holiday"  # the clinic (or one location) closed for a holiday
+    CLOSURE = "closure"  # closed for another reason: weather, a power cut, training
+    EXTRA_SESSION = "extra_session"  # time added to one provider's week

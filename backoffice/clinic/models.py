@@ -1,7 +1,8 @@
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, Numeric, String
 from sqlmodel import Field, Relationship, SQLModel
 
 from backoffice.kit.columns import UTCDateTime, new_id, utcnow
@@ -44,6 +45,11 @@ class Provider(SQLModel, table=True):
     max_per_day: int | None = None
     not_back_to_back: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    # A second booking may share a slot whose patient's predicted no-show probability is at
+    # least this; None never overbooks.
+    overbook_threshold: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(4, 3), nullable=True)
     )
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

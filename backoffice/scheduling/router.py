@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from backoffice.audit.dependencies import origin_of
+from backoffice.clinic import service as clinic_service
 from backoffice.db import SessionDep
 from backoffice.kit.columns import Timestamp
 from backoffice.kit.etags import IfMatch, etag, expected_version
 from backoffice.kit.pagination import Page, PageDep
+from backoffice.scheduling import configuration
 from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.schemas import (
@@ -19,13 +21,20 @@ from backoffice.scheduling.schemas import (
     AppointmentCreate,
     AppointmentEventIn,
     AppointmentPublic,
-    AppointmentTypePublic,
+    AppointmentTypeCreate,
+    AppointmentTypeDetail,
+    AppointmentTypeUpdate,
     CalendarFeedIssued,
     CalendarFeedPublic,
     GroupCreate,
     GroupPublic,
     ProviderCalendarView,
     RescheduleIn,
+    ScheduleExceptionCreate,
+    ScheduleExceptionCreated,
+    ScheduleExceptionPublic,
+    ScheduleRuleIn,
+    ScheduleRulePublic,
     SeriesCancel,
     SeriesCreate,
     SeriesPublic,
@@ -49,15 +58,161 @@ class SlotList(BaseModel):
 
 
 @scheduling_router.get(
-    "/appointment-types", name="appointment_types.list", response_model=list[AppointmentTypePublic]
+    "/appointment-types",
+    name="appointment_types.list",
+    response_model=Page[AppointmentTypeDetail],
 )
 def list_appointment_types(
-    session: SessionDep, actor: ScheduleReader
-) -> list[AppointmentTypePublic]:
-    return [
-        AppointmentTypePublic.model_validate(t)
-        for t in scheduling_service.list_appointment_types(session)
-    ]
+    session: SessionDep, actor: ScheduleReader, page: PageDep, active: bool | None = None
+) -> Page[AppointmentTypeDetail]:
+    rows = configuration.list_appointment_types(
+        session, active=active, limit=page.limit + 1, offset=page.offset
+    )
+    return Page.from_rows([configuration.appointment_type_detail(session, k) for k in rows], page)
+
+
+@scheduling_router.post(
+    "/appointment-types",
+    name="appointment_types.create",
+    response_model=AppointmentTypeDetail,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_appointment_type(
+    response: Response, session: SessionDep, actor: ScheduleManager, body: AppointmentTypeCreate
+) -> AppointmentTypeDetail:
+    kind = configuration.create_appointment_type(session, actor=actor, data=body)
+    response.headers["Location"] = f"/api/v1/appointment-types/{kind.id}"
+    return configuration.appointment_type_detail(session, kind)
+
+
+@scheduling_router.get(
+    "/appointment-types/{appointment_type_id}",
+    name="appointment_types.read",
+    response_model=AppointmentTypeDetail,
+)
+def read_appointment_type(
+    session: SessionDep, actor: ScheduleReader, appointment_type_id: uuid.UUID
+) -> AppointmentTypeDetail:
+    kind = configuration.find_appointment_type(session, appointment_type_id=appointment_type_id)
+    return configuration.appointment_type_detail(session, kind)
+
+
+@scheduling_router.patch(
+    "/appointment-types/{appointment_type_id}",
+    name="appointment_types.update",
+    response_model=AppointmentTypeDetail,
+)
+def update_appointment_type(
+    session: SessionDep,
+    actor: ScheduleManager,
+    appointment_type_id: uuid.UUID,
+    body: AppointmentTypeUpdate,
+) -> AppointmentTypeDetail:
+    kind = configuration.find_appointment_type(session, appointment_type_id=appointment_type_id)
+    kind = configuration.update_appointment_type(session, actor=actor, kind=kind, data=body)
+    return configuration.appointment_type_detail(session, kind)
+
+
+@scheduling_router.get(
+    "/providers/{provider_id}/schedule-rules",
+    name="schedule_rules.list",
+    response_model=Page[ScheduleRulePublic],
+)
+def list_schedule_rules(
+    session: SessionDep, actor: ScheduleReader, provider_id: uuid.UUID
+) -> Page[ScheduleRulePublic]:
+    """A provider's weekly templates, all of them (a provider has a handful)."""
+    clinic_service.get_provider(session, provider_id=provider_id)
+    rules = configuration.list_rules(session, provider_id=provider_id)
+    items = [ScheduleRulePublic.model_validate(r) for r in rules]
+    return Page(items=items, limit=len(items), offset=0, next_offset=None)
+
+
+@scheduling_router.post(
+    "/providers/{provider_id}/schedule-rules",
+    name="schedule_rules.create",
+    response_model=ScheduleRulePublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_schedule_rule(
+    session: SessionDep, actor: ScheduleManager, provider_id: uuid.UUID, body: ScheduleRuleIn
+) -> ScheduleRulePublic:
+    rule = configuration.create_rule(session, actor=actor, provider_id=provider_id, data=body)
+    return ScheduleRulePublic.model_validate(rule)
+
+
+@scheduling_router.put(
+    "/schedule-rules/{rule_id}", name="schedule_rules.replace", response_model=ScheduleRulePublic
+)
+def replace_schedule_rule(
+    session: SessionDep, actor: ScheduleManager, rule_id: uuid.UUID, body: ScheduleRuleIn
+) -> ScheduleRulePublic:
+    rule = configuration.get_rule(session, rule_id=rule_id)
+    return ScheduleRulePublic.model_validate(
+        configuration.replace_rule(session, actor=actor, rule=rule, data=body)
+    )
+
+
+@scheduling_router.delete(
+    "/schedule-rules/{rule_id}",
+    name="schedule_rules.delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def delete_schedule_rule(session: SessionDep, actor: ScheduleManager, rule_id: uuid.UUID) -> None:
+    rule = configuration.get_rule(session, rule_id=rule_id)
+    configuration.delete_rule(session, actor=actor, rule=rule)
+
+
+@scheduling_router.get(
+    "/schedule-exceptions",
+    name="schedule_exceptions.list",
+    response_model=Page[ScheduleExceptionPublic],
+)
+def list_schedule_exceptions(
+    session: SessionDep,
+    actor: ScheduleReader,
+    page: PageDep,
+    start: Timestamp,
+    end: Timestamp,
+    provider_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+) -> Page[ScheduleExceptionPublic]:
+    rows = configuration.list_exceptions(
+        session,
+        start=start,
+        end=end,
+        provider_id=provider_id,
+        location_id=location_id,
+        limit=page.limit + 1,
+        offset=page.offset,
+    )
+    return Page.from_rows([configuration.exception_public(r) for r in rows], page)
+
+
+@scheduling_router.post(
+    "/schedule-exceptions",
+    name="schedule_exceptions.create",
+    response_model=ScheduleExceptionCreated,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_schedule_exception(
+    session: SessionDep, actor: ScheduleManager, body: ScheduleExceptionCreate
+) -> ScheduleExceptionCreated:
+    """PTO, a holiday, a closure or an extra session. The answer lists the live
+    appointments inside time taken out, so staff can move them or call the patients."""
+    return configuration.create_exception(session, actor=actor, data=body)
+
+
+@scheduling_router.delete(
+    "/schedule-exceptions/{exception_id}",
+    name="schedule_exceptions.delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def delete_schedule_exception(
+    session: SessionDep, actor: ScheduleManager, exception_id: uuid.UUID
+) -> None:
+    row = configuration.get_exception(session, exception_id=exception_id)
+    configuration.delete_exception(session, actor=actor, row=row)
 
 
 @scheduling_router.get("/slots", name="slots.search", response_model=SlotList)

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from backoffice.clinic.schemas import matching, not_cleared
 from backoffice.kit.columns import Timestamp
+from shared.enums import AppointmentCategory, ScheduleExceptionKind
+
+Minutes = Annotated[int, Field(ge=0, le=240)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+TypeCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20),
+    matching(r"[A-Z0-9_-]{1,20}", "FU30"),
+]
 
 
 class AppointmentTypePublic(BaseModel):
@@ -20,6 +30,105 @@ class AppointmentTypePublic(BaseModel):
     buffer_before_minutes: int
     buffer_after_minutes: int
     active: bool
+
+
+class AppointmentTypeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: TypeCode
+    name: Label
+    duration_minutes: Annotated[int, Field(ge=5, le=480, multiple_of=5)]
+    category: AppointmentCategory
+    buffer_before_minutes: Minutes = 0
+    buffer_after_minutes: Minutes = 0
+    provider_ids: Annotated[list[uuid.UUID], Field(max_length=500)] = []
+
+
+class AppointmentTypeUpdate(BaseModel):
+    """Only the fields sent are changed. A new duration or buffer applies to bookings made
+    from now on; `active: false` stops new bookings of the type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Label | None = None
+    duration_minutes: Annotated[int, Field(ge=5, le=480, multiple_of=5)] | None = None
+    category: AppointmentCategory | None = None
+    buffer_before_minutes: Minutes | None = None
+    buffer_after_minutes: Minutes | None = None
+    provider_ids: Annotated[list[uuid.UUID], Field(max_length=500)] | None = None
+    active: bool | None = None
+
+    _required_stay = field_validator(
+        "name",
+        "duration_minutes",
+        "category",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "provider_ids",
+        "active",
+    )(not_cleared)
+
+
+class AppointmentTypeDetail(AppointmentTypePublic):
+    provider_ids: list[uuid.UUID]
+
+
+BreakTimes = tuple[time, time]
+
+
+class ScheduleRuleIn(BaseModel):
+    """A weekly session in the location's local time; the same shape creates and replaces."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: uuid.UUID
+    weekday: Annotated[int, Field(ge=0, le=6, description="0 is Monday")]
+    start_time: time
+    end_time: time
+    breaks: Annotated[list[BreakTimes], Field(max_length=6)] = []
+    effective_date: date
+    expiration_date: date | None = None
+
+
+class ScheduleRulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    location_id: uuid.UUID
+    weekday: int
+    start_time: time
+    end_time: time
+    breaks: list[BreakTimes]
+    effective_date: date
+    expiration_date: date | None
+
+
+class ScheduleExceptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ScheduleExceptionKind
+    provider_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    start: Timestamp
+    end: Timestamp
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class ScheduleExceptionPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    provider_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    reason: str | None
+
+
+class ScheduleExceptionCreated(ScheduleExceptionPublic):
+    affected_appointment_ids: list[uuid.UUID] = Field(
+        description="Live appointments inside time taken out, for staff to move or call."
+    )
 
 
 class SlotPublic(BaseModel):
@@ -37,6 +146,10 @@ class AppointmentCreate(BaseModel):
     appointment_type_id: uuid.UUID
     start: Timestamp
     location_id: uuid.UUID | None = None
+    overbook: bool = Field(
+        default=False,
+        description="Book beside a patient likely not to come, if the provider allows it.",
+    )
 
 
 class AppointmentPublic(BaseModel):
@@ -48,6 +161,7 @@ class AppointmentPublic(BaseModel):
     start: datetime
     end: datetime
     status: str
+    overbooked: bool
     series_id: uuid.UUID | None
     rescheduled_to_id: uuid.UUID | None
     cancel_reason: str | None

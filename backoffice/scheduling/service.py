@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -39,6 +40,13 @@ from backoffice.scheduling.models import (
     ScheduleRule,
     WaitListEntry,
 )
+from backoffice.scheduling.no_show import (
+    KEPT_STATUSES,
+    NO_SHOW_STATUS,
+    Attendance,
+    clinic_rate,
+    no_show_probability,
+)
 from backoffice.scheduling.recurrence import InvalidRecurrence, occurrences, parse_rule
 from backoffice.scheduling.schemas import (
     AppointmentChangePublic,
@@ -63,8 +71,10 @@ from backoffice.scheduling.slots import (
     ProviderRules,
     SlotRequest,
     WeeklyRule,
+    clashes,
     find_open_slots,
     nearest,
+    overbook_problem,
     slot_problem,
     working_intervals,
 )
@@ -92,7 +102,7 @@ def slot_request(kind: AppointmentType) -> SlotRequest:
     )
 
 
-def _weekly_rule(row: ScheduleRule) -> WeeklyRule:
+def weekly_rule(row: ScheduleRule) -> WeeklyRule:
     breaks = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in row.breaks)
     return WeeklyRule(
         row.weekday, row.start_time, row.end_time, row.effective_date, row.expiration_date, breaks
@@ -169,6 +179,8 @@ def calendars(
                 category,
                 buffer_before=a.starts_at - a.blocked_start,
                 buffer_after=a.blocked_end - a.ends_at,
+                lane=a.lane,
+                patient_id=a.patient_id,
             )
         )
     result = []
@@ -181,7 +193,7 @@ def calendars(
         ]
         working = working_intervals(
             rules=[
-                _weekly_rule(r)
+                weekly_rule(r)
                 for r in rules
                 if r.provider_id == provider.id and r.location_id == location.id
             ],
@@ -208,10 +220,11 @@ def calendars(
 
 
 def lock_calendar(session: Session, *, provider_id: uuid.UUID) -> None:
-    """Serialise changes to one provider's calendar: the daily maximum and the no-back-to-back
-    rule span several rows, which no constraint can guard. Taking the provider's row lock
-    first also spares concurrent bookings the deadlocks PostgreSQL's exclusion constraint can
-    otherwise produce. (On SQLite the transaction holds the database's write lock already.)"""
+    """Serialise changes to one provider's calendar: the daily maximum, the no-back-to-back
+    rule and non-overlapping weekly sessions span several rows, which no constraint can
+    guard. Taking the provider's row lock first also spares concurrent bookings the deadlocks
+    PostgreSQL's exclusion constraint can otherwise produce. (On SQLite the transaction holds
+    the database's write lock already.)"""
     session.exec(select(Provider.id).where(Provider.id == provider_id).with_for_update()).one()
 
 
@@ -220,10 +233,6 @@ def get_appointment_type(session: Session, *, appointment_type_id: uuid.UUID) ->
     if kind is None or not kind.active:
         raise NotFound("No active appointment type with that id.")
     return kind
-
-
-def list_appointment_types(session: Session) -> list[AppointmentType]:
-    return list(session.exec(select(AppointmentType).order_by(col(AppointmentType.name))))
 
 
 def _providers_offering(
@@ -341,9 +350,31 @@ def book_appointment(
     lock_calendar(session, provider_id=provider.id)
     request = slot_request(kind)
     slot = Interval(data.start, data.start + request.duration)
-    location, problem = _place(session, provider, data.location_id, slot, request, now)
+    if data.overbook and provider.overbook_threshold is None:
+        raise InvalidInput(
+            "This provider does not allow overbooking.",
+            [FieldError("overbook", "the provider has no overbooking threshold")],
+        )
+    location, lane, problem = _place(
+        session, provider, data.location_id, slot, request, now, overbook=data.overbook
+    )
     if problem or location is None:
-        _refuse(session, kind, provider, slot, problem or "the provider is not working then", now)
+        # Say so when staff could overbook instead, so a client can offer it.
+        could_overbook = (
+            not data.overbook
+            and provider.overbook_threshold is not None
+            and _place(session, provider, data.location_id, slot, request, now, overbook=True)[0]
+            is not None
+        )
+        _refuse(
+            session,
+            kind,
+            provider,
+            slot,
+            problem or "the provider is not working then",
+            now,
+            overbook_allowed=could_overbook,
+        )
     assert location is not None
     appointment = Appointment(
         id=appointment_id or uuid.uuid4(),
@@ -355,6 +386,7 @@ def book_appointment(
         ends_at=slot.end,
         blocked_start=slot.start - request.buffer_before,
         blocked_end=slot.end + request.buffer_after,
+        lane=lane,
         created_by=actor.principal.name,
     )
     try:
@@ -376,8 +408,11 @@ def _place(
     slot: Interval,
     request: SlotRequest,
     now: datetime,
-) -> tuple[Location | None, str | None]:
-    """The location where `slot` can be booked, or the reason it cannot be anywhere."""
+    *,
+    overbook: bool = False,
+) -> tuple[Location | None, int, str | None]:
+    """The location and lane where `slot` can be booked, or the reason it cannot be
+    anywhere. Lane 1 is a deliberate overbooking, tried only when asked for."""
     locations = [loc for loc in provider.locations if location_id in (None, loc.id)]
     if location_id is not None and not locations:
         raise InvalidInput(
@@ -397,11 +432,66 @@ def _place(
         )
         problem = slot_problem(calendar, slot, request, not_before=now)
         if problem is None:
-            return location, None
+            return location, 0, None
+        if overbook and provider.overbook_threshold is not None:
+            in_the_way = {b.patient_id for b in clashes(calendar, slot, request)}
+            overbooking = overbook_problem(
+                calendar,
+                slot,
+                request,
+                risks=no_show_risks(session, patient_ids=in_the_way, now=now),
+                threshold=float(provider.overbook_threshold),
+                not_before=now,
+            )
+            if overbooking is None:
+                return location, 1, None
+            problem = overbooking
         reasons.append(problem)
     # Prefer the most specific reason: "not working" only if nowhere else said more.
     reasons = [r for r in reasons if r != "the provider is not working then"] or reasons
-    return None, reasons[0] if reasons else None
+    return None, 0, reasons[0] if reasons else None
+
+
+def _attendance_counts(
+    session: Session, *, since: datetime, now: datetime, patient_ids: set[Any] | None
+) -> dict[Any, Attendance]:
+    """Kept and missed past appointments per patient, or for the whole clinic (under the
+    key None) when no patients are named."""
+    columns: list[Any] = [col(Appointment.status), func.count()]
+    if patient_ids is not None:
+        columns.insert(0, col(Appointment.patient_id))
+    query = sa_select(*columns).where(
+        col(Appointment.status).in_((*KEPT_STATUSES, NO_SHOW_STATUS)),
+        col(Appointment.starts_at) >= since,
+        col(Appointment.starts_at) < now,
+    )
+    if patient_ids is not None:
+        query = query.where(col(Appointment.patient_id).in_(patient_ids))
+    tallies: dict[Any, Attendance] = {}
+    for row in session.execute(query.group_by(*columns[:-1])):
+        who, status, n = (None, *row) if patient_ids is None else row
+        seen = tallies.get(who, Attendance())
+        tallies[who] = (
+            Attendance(seen.kept, seen.no_shows + n)
+            if status == NO_SHOW_STATUS
+            else Attendance(seen.kept + n, seen.no_shows)
+        )
+    return tallies
+
+
+def no_show_risks(session: Session, *, patient_ids: set[Any], now: datetime) -> dict[Any, float]:
+    """Each patient's predicted no-show probability from the last two years, against the
+    clinic's rate over the last year."""
+    if not patient_ids:
+        return {}
+    clinic = _attendance_counts(
+        session, since=now - timedelta(days=365), now=now, patient_ids=None
+    ).get(None, Attendance())
+    base = clinic_rate(clinic)
+    mine = _attendance_counts(
+        session, since=now - timedelta(days=730), now=now, patient_ids=patient_ids
+    )
+    return {p: no_show_probability(mine.get(p, Attendance()), base_rate=base) for p in patient_ids}
 
 
 def _refuse(
@@ -411,6 +501,8 @@ def _refuse(
     slot: Interval,
     reason: str,
     now: datetime,
+    *,
+    overbook_allowed: bool = False,
 ) -> None:
     # Widen the search only as far as needed: most refusals have three options the same day.
     for reach in ALTERNATIVE_REACH:
@@ -426,7 +518,10 @@ def _refuse(
         by_start[c.start].model_dump(mode="json") for c in closest
     ]
     raise SlotUnavailable(
-        f"That time cannot be booked: {reason}.", reason=reason, alternatives=alternatives
+        f"That time cannot be booked: {reason}.",
+        reason=reason,
+        alternatives=alternatives,
+        overbook_allowed=overbook_allowed,
     )
 
 
@@ -440,6 +535,7 @@ def to_public(appointment: Appointment) -> AppointmentPublic:
         start=appointment.starts_at,
         end=appointment.ends_at,
         status=appointment.status,
+        overbooked=appointment.lane == 1,
         series_id=appointment.series_id,
         rescheduled_to_id=appointment.rescheduled_to_id,
         cancel_reason=appointment.cancel_reason,

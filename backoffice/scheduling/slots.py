@@ -65,6 +65,8 @@ class Booking:
     category: str
     buffer_before: timedelta = timedelta(0)
     buffer_after: timedelta = timedelta(0)
+    lane: int = 0  # 1 for a deliberate overbooking beside another appointment
+    patient_id: object = None  # whose it is, for the overbooking rule
 
     @property
     def blocked(self) -> Interval:
@@ -198,6 +200,45 @@ def slot_problem(
     if _back_to_back(slot, request, calendar.bookings, calendar.rules):
         return "this kind of appointment may not follow another one directly"
     return None
+
+
+def clashes(calendar: Calendar, slot: Interval, request: SlotRequest) -> list[Booking]:
+    """The bookings that stand in the way of `slot` with its buffers."""
+    needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
+    return [b for b in calendar.bookings if b.blocked.overlaps(needs)]
+
+
+def overbook_problem(
+    calendar: Calendar,
+    slot: Interval,
+    request: SlotRequest,
+    *,
+    risks: dict[object, float],
+    threshold: float,
+    not_before: datetime | None = None,
+) -> str | None:
+    """Why `slot` cannot take a second booking beside the ones already there, or None.
+
+    It can when every booking in the way is a first booking (lane 0) whose patient's
+    predicted no-show probability (`risks`) is at least `threshold`, and the slot passes
+    every other check (working hours, the daily maximum, back-to-back) as if they were not
+    there. The daily maximum still counts them: an overbooking is a real appointment."""
+    in_the_way = clashes(calendar, slot, request)
+    if any(b.lane != 0 for b in in_the_way):
+        return "the time is already overbooked"
+    unlikely = [b for b in in_the_way if risks.get(b.patient_id, 0.0) < threshold]
+    if unlikely:
+        return "the booked patient is likely to come (below the provider's no-show threshold)"
+    others = [b for b in calendar.bookings if b not in in_the_way]
+    return slot_problem(
+        Calendar(
+            working=calendar.working, bookings=others, zone=calendar.zone, rules=calendar.rules
+        ),
+        slot,
+        request,
+        not_before=not_before,
+        per_day=calendar.per_day(),
+    )
 
 
 def find_open_slots(

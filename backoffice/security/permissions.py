@@ -15,7 +15,8 @@ class Permission(StrEnum):
     PATIENTS_MERGE = "patients:merge"
     SCHEDULE_READ = "schedule:read"  # appointment types, open slots, the appointment book
     APPOINTMENTS_WRITE = "appointments:write"  # book, and move appointments along
-    SCHEDULE_MANAGE = "schedule:manage"  # providers' calendar feeds (and, later, templates)
+    # Locations, providers, appointment types, weekly templates, exceptions, calendar feeds.
+    SCHEDULE_MANAGE = "schedule:manage"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     DEVICES_MANAGE = "devices:manage"

@@ -21,7 +21,15 @@ from fastapi import FastAPI
 from backoffice.devices import service as devices_service
 from shared.enums import Role
 from tests.conftest import bound_to
-from tests.fixtures.builders import TEST_ACTOR, create_patient, create_policy, create_user
+from tests.fixtures.builders import (
+    TEST_ACTOR,
+    create_appointment_type,
+    create_location,
+    create_patient,
+    create_policy,
+    create_provider,
+    create_user,
+)
 from tests.fixtures.endpoints import Endpoint, api_endpoints
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,6 +96,37 @@ NEW_APPOINTMENT = {
     "appointment_type_id": SOME_ID,
     "start": "2026-06-01T09:00:00-04:00",
 }
+NEW_LOCATION = {
+    "name": "Harbor Clinic",
+    "timezone": "America/New_York",
+    "address_line1": "1 Harbor St",
+    "address_city": "Boston",
+    "address_state": "MA",
+    "address_postal_code": "02110",
+}
+NEW_PROVIDER = {
+    "first_name": "Ida",
+    "last_name": PHI,
+    "npi": "1234567893",
+    "taxonomy_code": "207Q00000X",
+    "specialty": "Family Medicine",
+    "location_ids": [SOME_ID],
+}
+NEW_TYPE = {"code": "LONG", "name": "Long visit", "duration_minutes": 60, "category": "specialist"}
+WEEKLY_RULE = {
+    "location_id": SOME_ID,
+    "weekday": 5,
+    "start_time": "09:00",
+    "end_time": "12:00",
+    "breaks": [["10:00", "10:15"]],
+    "effective_date": "2026-01-01",
+}
+NEW_EXCEPTION = {
+    "kind": "pto",
+    "provider_id": SOME_ID,
+    "start": "2026-06-01T00:00:00-04:00",
+    "end": "2026-06-02T00:00:00-04:00",
+}
 
 VALID: dict[str, dict[str, Any]] = {
     "health": {},
@@ -114,8 +153,26 @@ VALID: dict[str, dict[str, Any]] = {
     "audit.list": {},
     "audit.verify": {},
     "locations.list": {},
+    "locations.create": {"json": NEW_LOCATION},
+    "locations.read": {},
+    "locations.update": {"json": {"phone": "+16175550100"}},
     "providers.list": {},
+    "providers.create": {"json": NEW_PROVIDER},
+    "providers.read": {},
+    "providers.update": {"json": {"max_per_day": 12}},
     "appointment_types.list": {},
+    "appointment_types.create": {"json": NEW_TYPE},
+    "appointment_types.read": {},
+    "appointment_types.update": {"json": {"name": "Longer visit"}},
+    "schedule_rules.list": {},
+    "schedule_rules.create": {"json": WEEKLY_RULE},
+    "schedule_rules.replace": {"json": WEEKLY_RULE},
+    "schedule_rules.delete": {},
+    "schedule_exceptions.list": {
+        "params": {"start": SLOT_QUERY["start"], "end": SLOT_QUERY["end"]}
+    },
+    "schedule_exceptions.create": {"json": NEW_EXCEPTION},
+    "schedule_exceptions.delete": {},
     "slots.search": {"params": SLOT_QUERY},
     "appointments.create": {"json": NEW_APPOINTMENT},
     "appointments.list": {},
@@ -144,9 +201,6 @@ TAKES_NO_INPUT = frozenset(
         "auth.me",
         "kiosk.me",
         "audit.verify",
-        "locations.list",
-        "providers.list",
-        "appointment_types.list",
     }
 )
 
@@ -422,6 +476,8 @@ HAND_CASES = [
     BadInput("appointments.create", "provider_id-not-a-uuid",
              {"json": {**NEW_APPOINTMENT, "provider_id": PHI}}, field="provider_id",
              secret=PHI),
+    BadInput("appointments.create", "overbook-not-a-bool",
+             {"json": {**NEW_APPOINTMENT, "overbook": "perhaps"}}, field="overbook"),
     BadInput("appointments.event", "event-unknown", {"json": {"event": "teleport"}},
              field="event"),
     BadInput("appointments.event", "reason-too-long",
@@ -461,6 +517,68 @@ HAND_CASES = [
     BadInput("providers.calendar", "date-missing", {"params": {}}, field="date"),
     BadInput("providers.calendar", "view-unknown",
              {"params": {"date": "2026-06-01", "view": "month"}}, field="view"),
+    # the clinic's set-up
+    BadInput("locations.list", "active-not-a-bool", {"params": {"active": "maybe"}},
+             field="active"),
+    BadInput("locations.create", "timezone-unknown",
+             {"json": {**NEW_LOCATION, "timezone": "Mars/Olympus_Mons"}}, field="timezone"),
+    BadInput("locations.create", "state-unknown", {"json": {**NEW_LOCATION, "address_state": "XX"}},
+             field="address_state"),
+    BadInput("locations.create", "name-missing", {"json": without(NEW_LOCATION, "name")},
+             field="name"),
+    BadInput("locations.update", "name-cleared", {"json": {"name": None}}, field="name"),
+    BadInput("locations.update", "postal_code-bad",
+             {"json": {"address_postal_code": "ABCDE"}}, field="address_postal_code"),
+    BadInput("providers.list", "active-not-a-bool", {"params": {"active": "maybe"}},
+             field="active"),
+    BadInput("providers.list", "location_id-not-a-uuid", {"params": {"location_id": "north"}},
+             field="location_id"),
+    BadInput("providers.create", "npi-check-digit-wrong",
+             {"json": {**NEW_PROVIDER, "npi": "1234567890"}}, field="npi"),
+    BadInput("providers.create", "taxonomy-malformed",
+             {"json": {**NEW_PROVIDER, "taxonomy_code": "family"}}, field="taxonomy_code"),
+    BadInput("providers.create", "no-locations", {"json": {**NEW_PROVIDER, "location_ids": []}},
+             field="location_ids"),
+    BadInput("providers.create", "unknown-location", {}, field="location_ids"),
+    BadInput("providers.update", "overbook_threshold-above-one",
+             {"json": {"overbook_threshold": "1.5"}}, field="overbook_threshold"),
+    BadInput("providers.update", "max_per_day-zero", {"json": {"max_per_day": 0}},
+             field="max_per_day"),
+    BadInput("providers.update", "last_name-cleared", {"json": {"last_name": None}},
+             field="last_name"),
+    BadInput("appointment_types.list", "active-not-a-bool", {"params": {"active": "maybe"}},
+             field="active"),
+    BadInput("appointment_types.create", "category-unknown",
+             {"json": {**NEW_TYPE, "category": "surgery"}}, field="category"),
+    BadInput("appointment_types.create", "duration-odd",
+             {"json": {**NEW_TYPE, "duration_minutes": 17}}, field="duration_minutes"),
+    BadInput("appointment_types.create", "buffer-negative",
+             {"json": {**NEW_TYPE, "buffer_before_minutes": -5}}, field="buffer_before_minutes"),
+    BadInput("appointment_types.update", "duration-cleared",
+             {"json": {"duration_minutes": None}}, field="duration_minutes"),
+    BadInput("appointment_types.update", "unknown-provider", {"json": {"provider_ids": [SOME_ID]}},
+             field="provider_ids"),
+    BadInput("schedule_rules.create", "weekday-seven", {"json": {**WEEKLY_RULE, "weekday": 7}},
+             field="weekday"),
+    BadInput("schedule_rules.create", "start_time-not-a-time",
+             {"json": {**WEEKLY_RULE, "start_time": "nine"}}, field="start_time"),
+    BadInput("schedule_rules.replace", "break-not-a-pair",
+             {"json": {**WEEKLY_RULE, "breaks": [["10:00"]]}}, field="breaks.0.1"),
+    BadInput("schedule_exceptions.list", "start-missing",
+             {"params": {"end": SLOT_QUERY["end"]}}, field="start"),
+    BadInput("schedule_exceptions.list", "end-without-timezone",
+             {"params": {"start": SLOT_QUERY["start"], "end": "2026-06-08T00:00:00"}},
+             field="end"),
+    BadInput("schedule_exceptions.list", "provider_id-not-a-uuid",
+             {"params": {**SLOT_QUERY, "provider_id": PHI}}, field="provider_id", secret=PHI),
+    BadInput("schedule_exceptions.list", "location_id-not-a-uuid",
+             {"params": {**SLOT_QUERY, "location_id": "x"}}, field="location_id"),
+    BadInput("schedule_exceptions.create", "kind-unknown",
+             {"json": {**NEW_EXCEPTION, "kind": "sabbatical"}}, field="kind"),
+    BadInput("schedule_exceptions.create", "ends-before-it-starts",
+             {"json": {**NEW_EXCEPTION, "end": "2026-05-01T00:00:00-04:00"}}, field="end"),
+    BadInput("schedule_exceptions.create", "pto-without-provider",
+             {"json": without(NEW_EXCEPTION, "provider_id")}, field="provider_id"),
     BadInput("appointments.list", "date-not-a-date", {"params": {"date": "monday"}},
              field="date"),
     BadInput("appointments.list", "provider_id-not-a-uuid", {"params": {"provider_id": "dr"}},
@@ -526,6 +644,9 @@ def path_values(session, cipher) -> dict[str, str]:
     policy = create_policy(session, patient)
     user = create_user(session, Role.NURSE)
     device, _ = devices_service.add_kiosk(session, actor=TEST_ACTOR, name="problem-lobby")
+    location = create_location(session)
+    provider = create_provider(session, location)
+    kind = create_appointment_type(session)
     session.commit()
     return {
         "patient_id": str(patient.id),
@@ -534,10 +655,14 @@ def path_values(session, cipher) -> dict[str, str]:
         "device_id": str(device.id),
         "appointment_id": SOME_ID,
         "series_id": SOME_ID,
-        "provider_id": SOME_ID,
+        "provider_id": str(provider.id),
         "feed_id": SOME_ID,
         "token": "fdc_" + "x" * 43,
         "entry_id": SOME_ID,
+        "location_id": str(location.id),
+        "appointment_type_id": str(kind.id),
+        "rule_id": SOME_ID,
+        "exception_id": SOME_ID,
     }
 
 
@@ -649,9 +774,13 @@ def _methods(path: str) -> set[str]:
     return {e.method for e in ENDPOINTS if e.path == path}
 
 
+def _wrong_method(path: str) -> str:
+    return next(m for m in ("PUT", "DELETE", "PATCH", "POST") if m not in _methods(path))
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_wrong_method_gets_405_problem(client, path: str) -> None:
-    response = client.request("PUT", path.replace("{", "").replace("}", ""))
+    response = client.request(_wrong_method(path), path.replace("{", "").replace("}", ""))
     assert (response.status_code, response.headers["content-type"], response.json()["code"]) == (
         405,
         PROBLEM_JSON,
@@ -661,6 +790,6 @@ def test_wrong_method_gets_405_problem(client, path: str) -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_wrong_method_answer_says_which_methods_are_allowed(client, path: str) -> None:
-    response = client.request("PUT", path.replace("{", "").replace("}", ""))
+    response = client.request(_wrong_method(path), path.replace("{", "").replace("}", ""))
     allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
     assert _methods(path) <= allowed

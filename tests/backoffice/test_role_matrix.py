@@ -21,10 +21,10 @@ from backoffice.clinic.models import Provider
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.scheduling import configuration, wait_list
 from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
-from backoffice.scheduling import wait_list
-from backoffice.scheduling.models import WaitListEntry
+from backoffice.scheduling.models import ScheduleException, WaitListEntry
 from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
 from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.dependencies import authenticate, require_staff
@@ -32,6 +32,7 @@ from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS,
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from shared.enums import Role
+from shared.validators import npi_with_check_digit
 from tests.conftest import bound_to
 from tests.fixtures.builders import (
     TEST_ACTOR,
@@ -83,8 +84,24 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "audit.list": ADMIN,
     "audit.verify": ADMIN,
     "locations.list": STAFF,
+    "locations.create": ADMIN,
+    "locations.read": STAFF,
+    "locations.update": ADMIN,
     "providers.list": STAFF,
+    "providers.create": ADMIN,
+    "providers.read": STAFF,
+    "providers.update": ADMIN,
     "appointment_types.list": STAFF,
+    "appointment_types.create": ADMIN,
+    "appointment_types.read": STAFF,
+    "appointment_types.update": ADMIN,
+    "schedule_rules.list": STAFF,
+    "schedule_rules.create": ADMIN,
+    "schedule_rules.replace": ADMIN,
+    "schedule_rules.delete": ADMIN,
+    "schedule_exceptions.list": STAFF,
+    "schedule_exceptions.create": ADMIN,
+    "schedule_exceptions.delete": ADMIN,
     "slots.search": STAFF,
     "appointments.create": BOOKERS,
     "appointments.list": STAFF,
@@ -206,9 +223,16 @@ class World:
     feed_id: str
     feed_token: str
     wait_list_entry_id: str
+    location_id: str
+    rule_id: str
+    exception_id: str
 
     def path_values(self) -> dict[str, str]:
         return {
+            "location_id": self.location_id,
+            "appointment_type_id": self.booking["appointment_type_id"],
+            "rule_id": self.rule_id,
+            "exception_id": self.exception_id,
             "appointment_id": self.appointment_id,
             "series_id": self.series_id,
             "provider_id": self.provider_id,
@@ -234,9 +258,17 @@ def world(session, cipher, app) -> World:
     )
     session.commit()
     request, appointment_id, series_id = book_a_calendar(session, cipher)
-    feed, feed_token = feeds_service.issue_feed(
-        session, actor=TEST_ACTOR, provider_id=uuid.UUID(request["provider_id"])
+    provider_id = uuid.UUID(request["provider_id"])
+    feed, feed_token = feeds_service.issue_feed(session, actor=TEST_ACTOR, provider_id=provider_id)
+    provider = session.get(Provider, provider_id)
+    monday_rule = next(r for r in configuration.list_rules(session, provider_id=provider_id))
+    day_off = ScheduleException(
+        kind="pto",
+        provider_id=provider_id,
+        starts_at=at(MONDAY_AFTER, 0) + timedelta(days=14),
+        ends_at=at(MONDAY_AFTER, 0) + timedelta(days=15),
     )
+    session.add(day_off)
     session.commit()
     return World(
         patient,
@@ -252,6 +284,9 @@ def world(session, cipher, app) -> World:
         str(feed.id),
         feed_token,
         offered_wait_list_entry(session, patient, request),
+        str(provider.locations[0].id),
+        str(monday_rule.id),
+        str(day_off.id),
     )
 
 
@@ -354,6 +389,61 @@ VALID_CALLS: dict[str, Callable[[World], dict[str, Any]]] = {
 }
 
 
+SATURDAY_MORNINGS = {
+    "weekday": 5,
+    "start_time": "09:00",
+    "end_time": "12:00",
+    "effective_date": "2026-01-01",
+}
+VALID_CALLS["locations.create"] = lambda w: {
+    "json": {
+        "name": "Matrix Annex",
+        "timezone": "America/Chicago",
+        "address_line1": "1 Annex Way",
+        "address_city": "Chicago",
+        "address_state": "IL",
+        "address_postal_code": "60601",
+    }
+}
+VALID_CALLS["locations.update"] = lambda w: {"json": {"phone": "+13125550100"}}
+VALID_CALLS["providers.create"] = lambda w: {
+    "json": {
+        "first_name": "Ida",
+        "last_name": "Matrix",
+        "npi": npi_with_check_digit("198765432"),
+        "taxonomy_code": "207Q00000X",
+        "specialty": "Family Medicine",
+        "location_ids": [w.location_id],
+    }
+}
+VALID_CALLS["providers.update"] = lambda w: {"json": {"max_per_day": 12}}
+VALID_CALLS["appointment_types.create"] = lambda w: {
+    "json": {
+        "code": "MTX",
+        "name": "Matrix visit",
+        "duration_minutes": 20,
+        "category": "specialist",
+    }
+}
+VALID_CALLS["appointment_types.update"] = lambda w: {"json": {"buffer_after_minutes": 5}}
+VALID_CALLS["schedule_rules.create"] = lambda w: {
+    "json": {**SATURDAY_MORNINGS, "location_id": w.location_id}
+}
+VALID_CALLS["schedule_rules.replace"] = lambda w: {
+    "json": {**SATURDAY_MORNINGS, "weekday": 0, "start_time": "08:00", "location_id": w.location_id}
+}
+VALID_CALLS["schedule_exceptions.list"] = lambda w: {
+    "params": {"start": w.booking["start"], "end": "2027-12-31T00:00:00-05:00"}
+}
+VALID_CALLS["schedule_exceptions.create"] = lambda w: {
+    "json": {
+        "kind": "closure",
+        "location_id": w.location_id,
+        "start": "2027-07-04T00:00:00-04:00",
+        "end": "2027-07-05T00:00:00-04:00",
+        "reason": "Independence Day",
+    }
+}
 VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
 VALID_CALLS["series.create"] = lambda w: {"json": {**w.booking, "rrule": "FREQ=WEEKLY;COUNT=2"}}
 VALID_CALLS["wait_list.create"] = lambda w: {
