@@ -183,9 +183,12 @@ def slot_problem(
     working: list[Interval] | None = None,
     blocked: list[Interval] | None = None,
     per_day: Counter[date] | None = None,
+    bookings: list[Booking] | None = None,
+    day: date | None = None,
 ) -> str | None:
     """Why `slot` cannot be booked, in words for staff, or None when it can. The optional
-    lists narrow the search (to one working session and what blocks it) for speed."""
+    arguments narrow the search (to one working session, what blocks it and its local day)
+    for speed."""
     if not_before is not None and slot.start < not_before:
         return "that time has passed"
     needs = Interval(slot.start - request.buffer_before, slot.end + request.buffer_after)
@@ -195,9 +198,12 @@ def slot_problem(
         return "the provider has another appointment then"
     limit = calendar.rules.max_per_day
     counts = calendar.per_day() if per_day is None else per_day
-    if limit is not None and counts[slot.start.astimezone(calendar.zone).date()] >= limit:
+    local_day = day or slot.start.astimezone(calendar.zone).date()
+    if limit is not None and counts[local_day] >= limit:
         return "the provider's day is full"
-    if _back_to_back(slot, request, calendar.bookings, calendar.rules):
+    if _back_to_back(
+        slot, request, calendar.bookings if bookings is None else bookings, calendar.rules
+    ):
         return "this kind of appointment may not follow another one directly"
     return None
 
@@ -259,6 +265,13 @@ def find_open_slots(
         # Only what touches this session can block a slot in it: a day's few bookings, not
         # the whole range's, are checked for each candidate start.
         nearby = [b for b in blocked if b.overlaps(session)]
+        touching = [
+            b for b in calendar.bookings if session.start <= b.end and b.start <= session.end
+        ]
+        first_day = session.start.astimezone(calendar.zone).date()
+        one_day = (session.end - timedelta(microseconds=1)).astimezone(
+            calendar.zone
+        ).date() == first_day
         start = session.start
         while start + request.duration <= session.end:
             slot = Interval(start, start + request.duration)
@@ -271,6 +284,8 @@ def find_open_slots(
                 working=[session],
                 blocked=nearby,
                 per_day=per_day,
+                bookings=touching,
+                day=first_day if one_day else None,
             ):
                 slots.append(slot)
     return slots
