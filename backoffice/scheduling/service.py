@@ -721,6 +721,10 @@ def record_event(
         raise _time_taken() from exc
     if change.to_state in ("cancelled", "no_show", "rescheduled"):
         _offer_freed_time(session, appointment, at)
+    elif change.event == AppointmentEvent.UNDO and change.from_state in ("cancelled", "no_show"):
+        wait_list.retract_offers(
+            session, provider_id=appointment.provider_id, start=appointment.starts_at
+        )
     actor.audit(
         session,
         "appointments.event",

@@ -109,3 +109,28 @@ def withdraw_offer(
     session.add(entry)
     session.flush()
     return time
+
+
+def retract_offers(session: Session, *, provider_id: uuid.UUID, start: datetime) -> int:
+    """The time is taken again (a cancellation was undone): offers of it go back to waiting,
+    without counting against the patient, and messaging is told to say sorry."""
+    offered = session.exec(
+        select(WaitListEntry).where(
+            WaitListEntry.status == "offered",
+            WaitListEntry.offered_provider_id == provider_id,
+            WaitListEntry.offered_start == start,
+        )
+    ).all()
+    for entry in offered:
+        entry.status = "waiting"
+        entry.offered_provider_id = entry.offered_location_id = None
+        entry.offered_start = entry.offer_expires_at = None
+        session.add(entry)
+        session.add(
+            DomainEvent(
+                kind="wait_list.offer_retracted",
+                payload={"entry_id": str(entry.id), "patient_id": str(entry.patient_id)},
+            )
+        )
+    session.flush()
+    return len(offered)

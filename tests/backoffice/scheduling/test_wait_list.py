@@ -141,3 +141,31 @@ def test_a_lapsed_offer_moves_on_and_cannot_be_accepted(client, desk, calendar, 
         scheduling_service.accept_wait_list_offer(
             session, actor=TEST_ACTOR, entry_id=uuid.UUID(first["id"])
         )
+
+
+def test_undoing_the_cancellation_retracts_the_offer_without_holding_it_against_anyone(
+    client, desk, calendar, session, cipher
+):
+    patient = create_patient(session, cipher)
+    waiting = wait(client, desk, calendar, patient)
+    booked = free_the_10_oclock(client, desk, calendar)
+    assert entry(client, desk, waiting["id"])["status"] == "offered"
+    r = client.post(
+        f"/api/v1/appointments/{booked['id']}/events",
+        json={"event": "undo"},
+        headers={**desk, "If-Match": '"2"'},
+    )
+    assert (r.status_code, r.json()["status"]) == (200, "scheduled"), r.text
+    assert entry(client, desk, waiting["id"])["status"] == "waiting"
+    retracted = session.exec(
+        select(DomainEvent).where(DomainEvent.kind == "wait_list.offer_retracted")
+    ).all()
+    assert [e.payload["entry_id"] for e in retracted] == [waiting["id"]]
+    # Cancelled again, the same time is offered to the same patient again.
+    r = client.post(
+        f"/api/v1/appointments/{booked['id']}/events",
+        json={"event": "cancel", "reason": "called again"},
+        headers={**desk, "If-Match": '"3"'},
+    )
+    assert r.status_code == 200, r.text
+    assert entry(client, desk, waiting["id"])["status"] == "offered"
