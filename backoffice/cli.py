@@ -24,6 +24,7 @@ devices_app = typer.Typer(help="Kiosk device principals.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="Field-encryption keys.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo clinic.", no_args_is_help=True)
+wait_list_app = typer.Typer(help="The appointment wait list.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
@@ -34,6 +35,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(audit_app, name="audit")
     root.add_typer(keys_app, name="keys")
     root.add_typer(demo_app, name="demo")
+    root.add_typer(wait_list_app, name="wait-list")
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -201,6 +203,18 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
             file=sys.stderr,
         )
         raise typer.Exit(1)
+
+
+@wait_list_app.command("expire-offers")
+def wait_list_expire_offers() -> None:
+    """Lapse offers past their time and offer each time to the next in line. Run it every
+    minute from a timer; reading the wait list does the same, so nothing waits on it."""
+    from backoffice.kit.columns import utcnow
+    from backoffice.scheduling.service import expire_wait_list_offers
+
+    with _session() as session:
+        lapsed = expire_wait_list_offers(session, now=utcnow())
+    typer.echo(f"{lapsed} offer(s) lapsed")
 
 
 # --- keys --------------------------------------------------------------------------------

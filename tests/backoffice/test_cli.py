@@ -331,3 +331,26 @@ def test_demo_seed_a_second_time_has_nothing_to_do(seeded, tmp_path):
         "demo data already present; nothing to do",
     )
     assert env.query("SELECT count(*) FROM patients") == [(5,)]
+
+
+def test_wait_list_expire_offers_lapses_old_offers_and_passes_them_on(seeded, tmp_path):
+    env = seeded.copy_to(tmp_path / "var")
+    assert env.run("wait-list", "expire-offers").stdout.strip() == "0 offer(s) lapsed"
+    patient_id, type_id = env.query(
+        "SELECT patient_id, appointment_type_id FROM appointments LIMIT 1"
+    )[0]
+    provider_id, location_id = env.query(
+        "SELECT provider_id, location_id FROM provider_locations LIMIT 1"
+    )[0]
+    env.query(
+        "INSERT INTO wait_list_entries (id, patient_id, appointment_type_id, earliest, latest,"
+        " status, offered_provider_id, offered_location_id, offered_start, offer_expires_at,"
+        " passed_over, created_by, created_at) VALUES (?, ?, ?, ?, ?, 'offered', ?, ?, ?, ?,"
+        " '[]', 'test', ?)",
+        "0" * 32, patient_id, type_id, "2099-01-01 00:00:00.000000", "2099-02-01 00:00:00.000000",
+        provider_id, location_id, "2099-01-05 14:00:00.000000", "2000-01-01 00:00:00.000000",
+        "2000-01-01 00:00:00.000000",
+    )  # fmt: skip
+    result = env.run("wait-list", "expire-offers")
+    assert (result.returncode, result.stdout.strip()) == (0, "1 offer(s) lapsed"), result.stderr
+    assert env.query("SELECT status FROM wait_list_entries") == [("waiting",)]
