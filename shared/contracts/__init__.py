@@ -1,0 +1,1 @@
+"""Wire schemas shared by the kiosk and the back office."""

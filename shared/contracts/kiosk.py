@@ -1,0 +1,255 @@
+"""The kiosk API's wire contract, shared by the kiosk and the back office.
+
+A kiosk identifies a patient against today's appointments (`Identification`), gets back the
+least PHI that lets the patient recognise themselves (`AppointmentMatch`) with a short-lived
+check-in session, reads what the flow needs within that session, and delivers the finished
+check-in as one self-contained `CheckInSubmission` through its outbox. The submission carries
+its own identification too, so a check-in recorded while the back office was unreachable can
+still be matched to its appointment when it arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+KIOSK_API = "/api/v1/kiosk"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IMAGE_BASE64 = 6_000_000  # a 4 MB photo, base64-encoded
+
+NamePart = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Base64Image = Annotated[str, StringConstraints(min_length=8, max_length=MAX_IMAGE_BASE64)]
+
+
+class KioskErrorCode(StrEnum):
+    """The `code` of a kiosk API problem, which the kiosk turns into words for the patient."""
+
+    NO_MATCH = "no-match"  # the same answer whatever did not match: nothing leaks
+    TOO_MANY_ATTEMPTS = "too-many-attempts"  # this kiosk is throttled; staff were alerted
+    SESSION_EXPIRED = "session-expired"
+    SESSION_UNVERIFIED = "session-unverified"  # a QR session needs the date of birth first
+    WRONG_BIRTH_DATE = "wrong-date-of-birth"
+    ALREADY_CHECKED_IN = "already-checked-in"
+    IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"  # same key, different request
+
+
+class ArrivalState(StrEnum):
+    WAITING = "waiting"
+    ROOMED = "roomed"
+    WITH_PROVIDER = "with_provider"
+    CHECKED_OUT = "checked_out"
+    SENT_HOME = "sent_home"
+
+
+class QueueFlag(StrEnum):
+    """What staff should look at for an arrival."""
+
+    INSURANCE_TO_REVIEW = "insurance_to_review"
+    COPAY_UNPAID = "copay_unpaid"
+    CONSENT_PENDING = "consent_pending"
+    DEMOGRAPHICS_PENDING = "demographics_pending"
+    OFFLINE_CHECK_IN = "offline_check_in"  # recorded while the back office was unreachable
+    LATE = "late"  # arrived after the appointment's start
+
+
+# --- identifying the patient --------------------------------------------------------------
+
+
+class ByNameAndBirthDate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["name_dob"] = "name_dob"
+    last_name: NamePart
+    date_of_birth: date
+
+
+class ByAppointmentCode(BaseModel):
+    """The signed token of the QR code sent with an appointment confirmation. It names the
+    appointment, so the session it opens needs the date of birth before it shows anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["qr"] = "qr"
+    token: Annotated[str, StringConstraints(min_length=16, max_length=512)]
+
+
+class ByLicence(BaseModel):
+    """Name and date of birth read from the PDF417 barcode of a driver's licence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["licence"] = "licence"
+    first_name: NamePart
+    last_name: NamePart
+    date_of_birth: date
+
+
+Identification = Annotated[
+    ByNameAndBirthDate | ByAppointmentCode | ByLicence, Field(discriminator="method")
+]
+
+
+class AppointmentMatch(BaseModel):
+    """One of today's appointments, as little as lets a patient say "that's me"."""
+
+    session_id: uuid.UUID
+    expires_at: datetime
+    verified: bool  # false until the date of birth is confirmed (QR code lookups)
+    first_name: str
+    last_initial: str
+    start: datetime  # in the clinic's offset
+    provider_name: str
+    location_name: str
+
+
+class LookupResult(BaseModel):
+    matches: list[AppointmentMatch]
+
+
+class VerifyBirthDate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date_of_birth: date
+
+
+# --- within a session ---------------------------------------------------------------------
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    city: NamePart
+    state: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2)]
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10)]
+
+
+class Demographics(BaseModel):
+    """What the patient confirms on screen: no SSN, no insurance numbers."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    phone: str | None
+    email: str | None
+    address: Address | None
+    preferred_language: str
+
+
+class DemographicChanges(BaseModel):
+    """Corrections the patient proposes; staff accept or reject them, nothing is overwritten."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: NamePart | None = None
+    last_name: NamePart | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = None
+    address: Address | None = None
+    preferred_language: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None
+    ) = None
+
+    def is_empty(self) -> bool:
+        return not self.model_dump(exclude_none=True)
+
+
+class CardFieldName(StrEnum):
+    MEMBER_ID = "member_id"
+    GROUP_NUMBER = "group_number"
+    PAYER_NAME = "payer_name"
+    PAYER_ID = "payer_id"
+    PLAN_NAME = "plan_name"
+    MEMBER_NAME = "member_name"
+    RX_BIN = "rx_bin"
+    RX_PCN = "rx_pcn"
+    RX_GRP = "rx_grp"
+    COPAY_PRIMARY_CARE = "copay_primary_care"
+    COPAY_SPECIALIST = "copay_specialist"
+    COPAY_URGENT_CARE = "copay_urgent_care"
+    COPAY_EMERGENCY = "copay_emergency"
+
+
+class CardField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class InsuranceCard(BaseModel):
+    """Both sides of the card as captured, and the fields read from them on the kiosk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    front_image: Base64Image
+    back_image: Base64Image | None = None
+    media_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    fields: dict[CardFieldName, CardField] = {}
+
+
+class ConsentDocument(BaseModel):
+    document_id: uuid.UUID
+    code: str
+    title: str
+    version: int
+    body: str
+    sha256: str  # of the body as shown; a signature names it
+
+
+class ConsentsNeeded(BaseModel):
+    documents: list[ConsentDocument]
+
+
+Point = tuple[int, int, int]  # x, y in pixels on the pad; milliseconds since the first touch
+
+
+class Signature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: uuid.UUID
+    document_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    strokes: Annotated[
+        list[Annotated[list[Point], Field(min_length=1, max_length=5000)]],
+        Field(min_length=1, max_length=200),
+    ]
+    png: Base64Image
+    signed_at: AwareDatetime
+
+
+class CopayDue(BaseModel):
+    amount_cents: Annotated[int, Field(ge=0)]
+    self_pay: bool  # no active insurance on file: the visit is billed to the patient
+
+
+class CheckInSubmission(BaseModel):
+    """A finished check-in, delivered once through the kiosk's outbox (its id is the
+    idempotency key). `session_id` names the session the kiosk held when it was online;
+    `identification` lets the back office match a check-in recorded offline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_in_id: uuid.UUID
+    session_id: uuid.UUID | None = None
+    identification: Identification | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
+    demographic_changes: DemographicChanges | None = None
+    insurance_card: InsuranceCard | None = None
+    self_pay: bool = False
+    signatures: Annotated[list[Signature], Field(max_length=10)] = []
+    copay_paid_cents: Annotated[int, Field(ge=0)] = 0
+    completed_at: AwareDatetime
+    offline: bool = False
+
+
+class CheckInReceipt(BaseModel):
+    arrival_id: uuid.UUID
+    appointment_id: uuid.UUID
+    arrived_at: datetime
+    first_name: str
+    flags: list[QueueFlag]
