@@ -1,6 +1,7 @@
 """Imports every table module, so metadata is complete for migrations and merges."""
 
 from backoffice.audit import models as audit_models
+from backoffice.checkin import models as checkin_models
 from backoffice.clinic import models as clinic_models
 from backoffice.devices import models as devices_models
 from backoffice.patients import models as patients_models
@@ -9,6 +10,7 @@ from backoffice.staff import models as staff_models
 
 __all__ = [
     "audit_models",
+    "checkin_models",
     "clinic_models",
     "devices_models",
     "patients_models",

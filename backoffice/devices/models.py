@@ -18,6 +18,8 @@ class Device(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     # The first characters of the token, shown to staff so they can tell tokens apart.
     token_hint: str = Field(max_length=12)
+    # The lobby it stands in: its lookups find that location's appointments (None: any).
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="locations.id")
     created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Check-in at the kiosk and the arrival queue staff watch."""
