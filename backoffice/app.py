@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,6 +17,8 @@ from sqlmodel import Session
 import backoffice.models_registry  # noqa: F401  (every table, for merges and foreign keys)
 from backoffice.audit.dependencies import record_request_failure
 from backoffice.audit.router import audit_router
+from backoffice.checkin.broadcast import QueueBroadcaster
+from backoffice.checkin.router import checkin_router, queue_router
 from backoffice.clinic.router import clinic_router
 from backoffice.db import SessionDep, make_engine
 from backoffice.devices.router import devices_router, kiosk_router
@@ -49,7 +52,17 @@ def _path_template(request: Request, path: str) -> str:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    broadcaster = QueueBroadcaster(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            broadcaster.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Frontdesk back office",
         version=API_VERSION,
         description="Patients, scheduling, check-in, payments and billing for medical practices.",
@@ -60,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.cipher = FieldCipher(load_keyring(settings.resolved_key_file, create=True))
     app.state.signing_key = settings.signing_key()
     app.state.on_request_failure = record_request_failure
+    app.state.queue_broadcaster = broadcaster
 
     api = APIRouter(prefix=f"/api/{API_VERSION}")
     for router in (
@@ -72,6 +86,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         audit_router,
         clinic_router,
         scheduling_router,
+        checkin_router,
+        queue_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -56,15 +56,21 @@ def is_postgres(engine: Engine) -> bool:
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the endpoint returns.
 
-    When the endpoint fails, the work is rolled back and the failure is written to the
-    audit trail in its own transaction before the error goes on to its handler.
+    When the endpoint fails, the work is rolled back (unless the error says it keeps it) and
+    the failure is written to the audit trail in its own transaction before the error goes on
+    to its handler.
     """
     factory = request.app.state.session_factory
     with factory() as session:
         try:
             yield session
         except Exception as exc:
-            session.rollback()
+            # A refusal that must leave a trace (a failed lookup counts toward the kiosk's
+            # throttle) keeps its writes; anything else is undone.
+            if getattr(exc, "keeps_work", False):
+                session.commit()
+            else:
+                session.rollback()
             request.app.state.on_request_failure(session, request, exc)
             raise
         else:

@@ -68,6 +68,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if "retry_after" in exc.extensions:
+        headers = {"Retry-After": str(exc.extensions["retry_after"])}
     return problem_response(
         exc.status,
         exc.title,

@@ -4,6 +4,7 @@ from backoffice.audit import models as audit_models
 from backoffice.checkin import models as checkin_models
 from backoffice.clinic import models as clinic_models
 from backoffice.devices import models as devices_models
+from backoffice.kit import idempotency as idempotency_models
 from backoffice.patients import models as patients_models
 from backoffice.scheduling import models as scheduling_models
 from backoffice.staff import models as staff_models
@@ -13,6 +14,7 @@ __all__ = [
     "checkin_models",
     "clinic_models",
     "devices_models",
+    "idempotency_models",
     "patients_models",
     "scheduling_models",
     "staff_models",

@@ -125,3 +125,15 @@ class Problem:
 
 def problem_type(code: str) -> str:
     return f"urn:frontdesk:problem:{code}"
+
+
+def problem_of(exc: AppError) -> Problem:
+    return Problem(
+        type=problem_type(exc.code),
+        title=exc.title,
+        status=exc.status,
+        detail=exc.detail,
+        code=exc.code,
+        errors=list(getattr(exc, "errors", None) or []),
+        extensions=dict(exc.extensions),
+    )

@@ -1,6 +1,6 @@
 """Tables of the check-in: kiosk sessions, arrivals, what patients hand in at the kiosk
-(proposed demographic changes, insurance card captures, consent signatures), replayable
-kiosk writes, lookup attempts for the throttle, and alerts for staff."""
+(proposed demographic changes, insurance card captures, consent signatures), lookup
+attempts for the throttle, and alerts for staff."""
 
 from __future__ import annotations
 
@@ -128,21 +128,6 @@ class ConsentSignature(SQLModel, table=True):
     signed_at: datetime = Field(sa_type=UTCDateTime)
     arrival_id: uuid.UUID | None = Field(default=None, foreign_key="arrivals.id")
     device_id: uuid.UUID | None = Field(default=None, foreign_key="devices.id")
-
-
-class IdempotentRequest(SQLModel, table=True):
-    """The first answer to a kiosk write, returned again when the same key comes back."""
-
-    __tablename__ = "idempotent_requests"
-    __table_args__ = (UniqueConstraint("device_id", "key"),)
-
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    device_id: uuid.UUID = Field(foreign_key="devices.id")
-    key: str = Field(max_length=100)
-    request_hash: str = Field(max_length=64)
-    status_code: int
-    response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class LookupAttempt(SQLModel, table=True):

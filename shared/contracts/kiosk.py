@@ -104,6 +104,7 @@ class AppointmentMatch(BaseModel):
     start: datetime  # in the clinic's offset
     provider_name: str
     location_name: str
+    already_checked_in: bool = False  # the kiosk says so instead of checking in twice
 
 
 class LookupResult(BaseModel):

@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlmodel import select
 
+from backoffice.checkin.models import Arrival, CheckInSession, StaffAlert
 from backoffice.clinic.models import Provider
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
+from backoffice.kit.columns import utcnow
 from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.scheduling import configuration, wait_list
 from backoffice.scheduling import feeds as feeds_service
@@ -29,6 +32,7 @@ from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
 from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
+from backoffice.security.tokens import digest
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from shared.enums import Role
@@ -41,6 +45,7 @@ from tests.fixtures.builders import (
     create_policy,
     create_user,
 )
+from tests.fixtures.checkin import BIRTH_DATE, book_today, by_name, submission
 from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
 from tests.fixtures.scheduling import MONDAY_AFTER, at, booking, open_calendar
 
@@ -121,6 +126,20 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "wait_list.cancel": BOOKERS,
     "groups.create": BOOKERS,
     "providers.calendar": STAFF,
+    "kiosk.lookup": KIOSK,
+    "kiosk.verify": KIOSK,
+    "kiosk.demographics": KIOSK,
+    "kiosk.consents": KIOSK,
+    "kiosk.copay": KIOSK,
+    "kiosk.end_session": KIOSK,
+    "kiosk.consent_documents": KIOSK,
+    "kiosk.check_in": KIOSK,
+    "queue.list": STAFF,
+    "queue.transition": BOOKERS,
+    "queue.events": STAFF,
+    "alerts.list": STAFF,
+    "alerts.acknowledge": BOOKERS,
+    "appointments.check_in_code": STAFF,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -226,9 +245,13 @@ class World:
     location_id: str
     rule_id: str
     exception_id: str
+    today: dict[str, Any]
 
     def path_values(self) -> dict[str, str]:
         return {
+            "session_id": self.today["session_id"],
+            "arrival_id": self.today["arrival_id"],
+            "alert_id": self.today["alert_id"],
             "location_id": self.location_id,
             "appointment_type_id": self.booking["appointment_type_id"],
             "rule_id": self.rule_id,
@@ -246,8 +269,46 @@ class World:
         }
 
 
+def checked_in_today(session, cipher, principals) -> dict[str, Any]:
+    """For the kiosk: a verified session of the matrix kiosk on an appointment today. For
+    staff: an arrival on today's queue and an open alert."""
+    token = principals.kiosk()["Authorization"].removeprefix("Bearer ")
+    device = session.exec(select(Device).where(Device.token_hash == digest(token))).one()
+    waiting = book_today(session, cipher, last_name="Arrived")
+    visit = book_today(session, cipher)
+    held = CheckInSession(
+        device_id=device.id,
+        appointment_id=visit["appointment"].id,
+        patient_id=visit["patient"].id,
+        method="name_dob",
+        verified=True,
+        expires_at=utcnow() + timedelta(minutes=10),
+    )
+    arrival = Arrival(
+        appointment_id=waiting["appointment"].id,
+        check_in_id=uuid.uuid4(),
+        patient_id=waiting["patient"].id,
+        location_id=waiting["location"].id,
+        arrived_at=utcnow(),
+    )
+    scheduling_service.record_event(
+        session, actor=TEST_ACTOR, appointment=waiting["appointment"], event="arrive",
+        expected_version=waiting["appointment"].version,
+    )  # fmt: skip
+    alert = StaffAlert(kind="kiosk_throttled", message="Kiosk paused")
+    session.add_all([held, arrival, alert])
+    session.commit()
+    return {
+        "session_id": str(held.id),
+        "arrival_id": str(arrival.id),
+        "alert_id": str(alert.id),
+        "location_id": str(waiting["location"].id),
+        "appointment_id": str(visit["appointment"].id),
+    }
+
+
 @pytest.fixture
-def world(session, cipher, app) -> World:
+def world(session, cipher, app, principals) -> World:
     patient = create_patient(session, cipher, ssn="123-45-6789")
     duplicate = create_patient(session, cipher)
     policy = create_policy(session, patient)
@@ -287,6 +348,7 @@ def world(session, cipher, app) -> World:
         str(provider.locations[0].id),
         str(monday_rule.id),
         str(day_off.id),
+        checked_in_today(session, cipher, principals),
     )
 
 
@@ -444,6 +506,15 @@ VALID_CALLS["schedule_exceptions.create"] = lambda w: {
         "reason": "Independence Day",
     }
 }
+VALID_CALLS["kiosk.lookup"] = lambda w: {"json": by_name()}
+VALID_CALLS["kiosk.verify"] = lambda w: {"json": {"date_of_birth": BIRTH_DATE.isoformat()}}
+VALID_CALLS["kiosk.check_in"] = lambda w: {
+    "json": (body := submission(session_id=w.today["session_id"])),
+    "headers": {"Idempotency-Key": body["check_in_id"]},
+}
+VALID_CALLS["queue.list"] = lambda w: {"params": {"location_id": w.today["location_id"]}}
+VALID_CALLS["queue.transition"] = lambda w: {"json": {"to": "roomed"}}
+VALID_CALLS["queue.events"] = lambda w: {"params": {"max_events": 0}}
 VALID_CALLS["appointments.create"] = lambda w: {"json": w.booking}
 VALID_CALLS["series.create"] = lambda w: {"json": {**w.booking, "rrule": "FREQ=WEEKLY;COUNT=2"}}
 VALID_CALLS["wait_list.create"] = lambda w: {

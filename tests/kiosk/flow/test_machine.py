@@ -1,0 +1,1376 @@
+"""The check-in flow, driven as the kiosk's driver would drive it: events in, effects out."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kiosk.flow import (
+    TRANSITIONS,
+    Answer,
+    Back,
+    BirthDateChecked,
+    BirthDateEntered,
+    CardAccepted,
+    CardCaptured,
+    CheckBirthDate,
+    CheckInFlow,
+    ClinicRules,
+    ConsentsLoaded,
+    CopayLoaded,
+    CopayPaid,
+    DetailsConfirmed,
+    DetailsLoaded,
+    Effect,
+    Event,
+    FlowErrorCode,
+    Identified,
+    IllegalEvent,
+    LanguageChosen,
+    LoadCachedConsents,
+    LoadConsents,
+    LoadCopay,
+    LoadDetails,
+    Lookup,
+    LookupAnswered,
+    MatchChosen,
+    PayAtDesk,
+    ReleaseSession,
+    Request,
+    RequestFailed,
+    Retry,
+    SelfPayChosen,
+    Signed,
+    StaffReset,
+    Started,
+    StartOver,
+    Step,
+    Submit,
+    Tick,
+)
+from kiosk.flow.machine import PATH
+from shared.contracts.kiosk import (
+    AppointmentMatch,
+    ByAppointmentCode,
+    ByLicence,
+    ByNameAndBirthDate,
+    CheckInSubmission,
+    ConsentDocument,
+    CopayDue,
+    DemographicChanges,
+    Demographics,
+    Identification,
+    InsuranceCard,
+    KioskErrorCode,
+    LookupResult,
+    Signature,
+)
+
+# --- sample data ---------------------------------------------------------------------------
+
+# Long past on purpose: were the flow to read the real clock, every test would time out.
+T0 = datetime(2001, 2, 3, 9, 0, tzinfo=UTC)
+IDLE = ClinicRules().idle_timeout
+CHECK_IN_ID = uuid.UUID(int=1)
+SESSION_A = uuid.UUID(int=0xA)
+SESSION_B = uuid.UUID(int=0xB)
+BIRTH_DATE = date(1980, 5, 17)
+
+BY_NAME = ByNameAndBirthDate(last_name="Rivera", date_of_birth=BIRTH_DATE)
+BY_QR = ByAppointmentCode(token="signed-appointment-token-0123456789")
+BY_LICENCE = ByLicence(first_name="Ana", last_name="Rivera", date_of_birth=BIRTH_DATE)
+
+
+def appointment(
+    session_id: uuid.UUID, *, hour: int = 10, verified: bool = True
+) -> AppointmentMatch:
+    return AppointmentMatch(
+        session_id=session_id,
+        expires_at=T0 + timedelta(minutes=15),
+        verified=verified,
+        first_name="Ana",
+        last_initial="R",
+        start=T0.replace(hour=hour),
+        provider_name="Dr. Okafor",
+        location_name="Main Street",
+    )
+
+
+MATCH_A = appointment(SESSION_A)
+MATCH_B = appointment(SESSION_B, hour=14)
+QR_MATCH = appointment(SESSION_A, verified=False)
+
+DEMOGRAPHICS = Demographics(
+    first_name="Ana",
+    last_name="Rivera",
+    date_of_birth=BIRTH_DATE,
+    phone="+15555550100",
+    email=None,
+    address=None,
+    preferred_language="es",
+)
+CHANGES = DemographicChanges(phone="+15555550199")
+CARD = InsuranceCard(front_image="ZnJvbnQtb2YtY2FyZA==")
+CARD_RETAKEN = InsuranceCard(front_image="YSBzaGFycGVyIHBob3Rv")
+
+
+def consent(number: int, title: str) -> ConsentDocument:
+    body = f"{title}: I agree."
+    return ConsentDocument(
+        document_id=uuid.UUID(int=0xD0 + number),
+        code=f"consent-{number}",
+        title=title,
+        version=1,
+        body=body,
+        sha256=hashlib.sha256(body.encode()).hexdigest(),
+    )
+
+
+PRIVACY = consent(1, "Notice of privacy practices")
+TREATMENT = consent(2, "Consent to treatment")
+
+
+def signature_for(
+    document: ConsentDocument, *, document_id: uuid.UUID | None = None, sha256: str | None = None
+) -> Signature:
+    return Signature(
+        document_id=document_id or document.document_id,
+        document_sha256=sha256 or document.sha256,
+        strokes=[[(10, 10, 0), (40, 25, 120)]],
+        png="c2lnbmF0dXJlLXBuZw==",
+        signed_at=T0,
+    )
+
+
+COPAY = CopayDue(amount_cents=2500, self_pay=False)
+
+
+# --- a driver for the tests ------------------------------------------------------------------
+
+
+class Kiosk:
+    """Drives a flow as the real driver would, one second per event, with the sample answers."""
+
+    def __init__(
+        self,
+        rules: ClinicRules | None = None,
+        *,
+        identification: Identification = BY_NAME,
+        matches: tuple[AppointmentMatch, ...] = (MATCH_A,),
+        consents: tuple[ConsentDocument, ...] = (PRIVACY, TREATMENT),
+        copay: CopayDue = COPAY,
+    ) -> None:
+        self.flow = CheckInFlow(rules or ClinicRules())
+        self.identification = identification
+        self.matches = matches
+        self.consents = consents
+        self.copay = copay
+        self.now = T0
+        self.effects: list[Effect] = []  # what the last event asked for
+        self.all_effects: list[Effect] = []
+        self.last_request: Request | None = None
+        self.steps_seen = [self.flow.step]
+
+    def send(
+        self, event_type: type[Event], *, after: timedelta = timedelta(seconds=1), **fields: Any
+    ) -> list[Effect]:
+        self.now += after
+        self.effects = self.flow.handle(event_type(at=self.now, **fields))
+        self.all_effects += self.effects
+        self.last_request = next(
+            (e for e in self.effects if isinstance(e, Request)), self.last_request
+        )
+        if self.flow.step is not self.steps_seen[-1]:
+            self.steps_seen.append(self.flow.step)
+        return self.effects
+
+    def answer(self, answer_type: type[Answer], **fields: Any) -> list[Effect]:
+        return self.send(answer_type, request=self.last_request, **fields)
+
+    def walk(self, to: Step, *, answered: bool = True) -> None:
+        """Take the happy path until `to` is shown, with what it loads unless not `answered`."""
+        while self.flow.step is not to or (answered and self.flow.waiting):
+            assert self.flow.step is not Step.DONE, f"the path does not pass {to}"
+            self.take_next_step()
+
+    def take_next_step(self) -> None:
+        flow = self.flow
+        if flow.waiting:
+            match self.last_request:
+                case Lookup():
+                    self.answer(LookupAnswered, result=LookupResult(matches=list(self.matches)))
+                case CheckBirthDate():
+                    self.answer(BirthDateChecked, ok=True)
+                case LoadDetails():
+                    self.answer(DetailsLoaded, demographics=DEMOGRAPHICS)
+                case LoadConsents() | LoadCachedConsents():
+                    self.answer(ConsentsLoaded, documents=self.consents)
+                case LoadCopay():
+                    self.answer(CopayLoaded, copay=self.copay)
+            return
+        match flow.step:
+            case Step.WELCOME:
+                self.send(Started, check_in_id=CHECK_IN_ID)
+            case Step.LANGUAGE:
+                self.send(LanguageChosen, code="es")
+            case Step.IDENTIFY:
+                self.send(Identified, identification=self.identification)
+            case Step.VERIFY if flow.needs_birth_date:
+                self.send(BirthDateEntered, date_of_birth=BIRTH_DATE)
+            case Step.VERIFY:
+                self.send(MatchChosen, session_id=flow.matches[0].session_id)
+            case Step.CONFIRM_DETAILS:
+                self.send(DetailsConfirmed)
+            case Step.INSURANCE_CARD if flow.insurance_card is None:
+                self.send(CardCaptured, card=CARD)
+            case Step.INSURANCE_CARD:
+                self.send(CardAccepted)
+            case Step.CONSENT_FORMS:
+                assert flow.document_to_sign is not None
+                self.send(Signed, signature=signature_for(flow.document_to_sign))
+            case Step.COPAY:
+                assert flow.copay_due is not None
+                self.send(CopayPaid, amount_cents=flow.copay_due.amount_cents)
+            case _:
+                raise AssertionError(f"no way on from {flow.step}")
+
+    def go_offline(self) -> list[Effect]:
+        self.walk(to=Step.IDENTIFY)
+        self.send(Identified, identification=self.identification)
+        return self.answer(RequestFailed, code=FlowErrorCode.BACK_OFFICE_UNREACHABLE)
+
+
+def kiosk_at(step: Step, **kiosk_options: Any) -> Kiosk:
+    """A kiosk showing `step`; the error step is reached through a lookup with no match."""
+    if step is not Step.ERROR:
+        kiosk = Kiosk(**kiosk_options)
+        kiosk.walk(to=step)
+        return kiosk
+    kiosk = Kiosk(matches=())
+    kiosk.walk(to=Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+    kiosk.answer(LookupAnswered, result=LookupResult(matches=[]))
+    return kiosk
+
+
+def submitted(effects: list[Effect]) -> CheckInSubmission:
+    (submission,) = [effect.submission for effect in effects if isinstance(effect, Submit)]
+    return submission
+
+
+# --- rules and events ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"languages": ()}, {"max_birth_date_attempts": 0}, {"idle_timeout": timedelta(0)}],
+    ids=["no-language", "no-attempt", "no-timeout"],
+)
+def test_rules_refuse_what_cannot_work(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        ClinicRules(**options)
+
+
+def test_an_event_without_a_time_zone_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Tick(at=datetime(2001, 2, 3, 9, 0))
+
+
+# --- welcome and language --------------------------------------------------------------------
+
+
+def test_a_new_flow_shows_welcome_and_holds_nothing() -> None:
+    flow = CheckInFlow()
+
+    assert (flow.step, flow.holds_phi, flow.waiting) == (Step.WELCOME, False, False)
+
+
+def test_starting_asks_for_the_language() -> None:
+    kiosk = Kiosk()
+
+    effects = kiosk.send(Started, check_in_id=CHECK_IN_ID)
+
+    assert (kiosk.flow.step, effects) == (Step.LANGUAGE, [])
+
+
+def test_without_the_language_question_the_clinics_first_language_is_used() -> None:
+    kiosk = Kiosk(ClinicRules(ask_language=False, languages=("fr", "en")))
+
+    kiosk.send(Started, check_in_id=CHECK_IN_ID)
+
+    assert (kiosk.flow.step, kiosk.flow.language) == (Step.IDENTIFY, "fr")
+
+
+def test_choosing_a_language_goes_on_to_identify() -> None:
+    kiosk = kiosk_at(Step.LANGUAGE)
+
+    kiosk.send(LanguageChosen, code="es")
+
+    assert (kiosk.flow.step, kiosk.flow.language) == (Step.IDENTIFY, "es")
+
+
+def test_a_language_the_clinic_does_not_offer_is_illegal() -> None:
+    kiosk = kiosk_at(Step.LANGUAGE)
+
+    with pytest.raises(IllegalEvent, match="not a language of the clinic"):
+        kiosk.send(LanguageChosen, code="de")
+    assert (kiosk.flow.step, kiosk.flow.language) == (Step.LANGUAGE, "en")
+
+
+# --- identify ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("identification", [BY_NAME, BY_QR, BY_LICENCE], ids=lambda i: i.method)
+def test_identifying_asks_for_a_lookup(identification: Identification) -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+
+    effects = kiosk.send(Identified, identification=identification)
+
+    assert effects == [Lookup(identification)]
+    assert (kiosk.flow.step, kiosk.flow.waiting, kiosk.flow.holds_phi) == (
+        Step.IDENTIFY,
+        True,
+        True,
+    )
+
+
+def test_a_lookup_with_matches_shows_them_to_verify() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+
+    effects = kiosk.answer(LookupAnswered, result=LookupResult(matches=[MATCH_A, MATCH_B]))
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.matches) == (Step.VERIFY, (MATCH_A, MATCH_B))
+
+
+def test_a_lookup_without_a_match_is_a_no_match_error_that_forgets_the_patient() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+
+    effects = kiosk.answer(LookupAnswered, result=LookupResult(matches=[]))
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (Step.ERROR, KioskErrorCode.NO_MATCH)
+    assert not kiosk.flow.holds_phi
+
+
+def test_a_lookup_naming_several_unverified_appointments_is_illegal() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_QR)
+    unverified = [QR_MATCH, appointment(SESSION_B, verified=False)]
+
+    with pytest.raises(IllegalEvent, match="unverified lookup names one appointment"):
+        kiosk.answer(LookupAnswered, result=LookupResult(matches=unverified))
+    assert (kiosk.flow.step, kiosk.flow.waiting) == (Step.IDENTIFY, True)
+
+
+def test_a_second_identification_makes_the_first_lookups_answer_stale() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_QR)
+    first_lookup = kiosk.last_request
+    kiosk.send(Identified, identification=BY_NAME)
+
+    effects = kiosk.send(
+        LookupAnswered, request=first_lookup, result=LookupResult(matches=[MATCH_B])
+    )
+
+    assert effects == [ReleaseSession(SESSION_B)]
+    assert (kiosk.flow.step, kiosk.flow.waiting) == (Step.IDENTIFY, True)
+
+
+def test_too_many_lookups_lock_the_kiosk() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+
+    kiosk.answer(RequestFailed, code=KioskErrorCode.TOO_MANY_ATTEMPTS)
+
+    assert (kiosk.flow.step, kiosk.flow.is_locked) == (Step.ERROR, True)
+
+
+@pytest.mark.parametrize("event_type", [Retry, StartOver])
+def test_the_patient_cannot_leave_a_locked_error(event_type: type[Event]) -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.TOO_MANY_ATTEMPTS)
+
+    with pytest.raises(IllegalEvent, match="locked"):
+        kiosk.send(event_type)
+    assert kiosk.flow.step is Step.ERROR
+
+
+def test_staff_clear_a_locked_error() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.TOO_MANY_ATTEMPTS)
+
+    kiosk.send(StaffReset)
+
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (Step.WELCOME, None)
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chosen", [MATCH_A, MATCH_B], ids=["first", "second"])
+def test_choosing_an_appointment_loads_its_details(chosen: AppointmentMatch) -> None:
+    kiosk = kiosk_at(Step.VERIFY, matches=(MATCH_A, MATCH_B))
+
+    effects = kiosk.send(MatchChosen, session_id=chosen.session_id)
+
+    assert effects == [LoadDetails(chosen.session_id)]
+    assert (kiosk.flow.step, kiosk.flow.appointment) == (Step.CONFIRM_DETAILS, chosen)
+
+
+def test_choosing_an_appointment_not_shown_is_illegal() -> None:
+    kiosk = kiosk_at(Step.VERIFY)
+
+    with pytest.raises(IllegalEvent, match="not one of the appointments shown"):
+        kiosk.send(MatchChosen, session_id=SESSION_B)
+
+
+def test_not_me_returns_to_identify_and_releases_every_session() -> None:
+    kiosk = kiosk_at(Step.VERIFY, matches=(MATCH_A, MATCH_B))
+
+    effects = kiosk.send(Back)
+
+    assert effects == [ReleaseSession(SESSION_A), ReleaseSession(SESSION_B)]
+    assert (kiosk.flow.step, kiosk.flow.holds_phi) == (Step.IDENTIFY, False)
+
+
+def test_a_qr_code_session_shows_nothing_before_the_date_of_birth() -> None:
+    kiosk = kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,))
+
+    assert (kiosk.flow.needs_birth_date, kiosk.flow.matches) == (True, ())
+    with pytest.raises(IllegalEvent):
+        kiosk.send(MatchChosen, session_id=SESSION_A)
+
+
+def test_a_date_of_birth_entered_is_checked_against_the_session() -> None:
+    kiosk = kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,))
+
+    effects = kiosk.send(BirthDateEntered, date_of_birth=BIRTH_DATE)
+
+    assert effects == [CheckBirthDate(SESSION_A, BIRTH_DATE)]
+    assert kiosk.flow.waiting
+
+
+def test_the_right_date_of_birth_goes_on_to_the_details() -> None:
+    kiosk = kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,))
+    kiosk.send(BirthDateEntered, date_of_birth=BIRTH_DATE)
+
+    effects = kiosk.answer(BirthDateChecked, ok=True)
+
+    assert effects == [LoadDetails(SESSION_A)]
+    assert kiosk.flow.step is Step.CONFIRM_DETAILS
+
+
+def test_a_wrong_date_of_birth_asks_again() -> None:
+    kiosk = kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,))
+    kiosk.send(BirthDateEntered, date_of_birth=date(1981, 5, 17))
+
+    effects = kiosk.answer(BirthDateChecked, ok=False)
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.needs_birth_date, kiosk.flow.waiting) == (
+        Step.VERIFY,
+        True,
+        False,
+    )
+    assert kiosk.flow.birth_date_attempts_left == 2
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_the_last_wrong_date_of_birth_releases_the_session_and_forgets_the_patient(
+    attempts: int,
+) -> None:
+    kiosk = Kiosk(
+        ClinicRules(max_birth_date_attempts=attempts), identification=BY_QR, matches=(QR_MATCH,)
+    )
+    kiosk.walk(to=Step.VERIFY)
+    for _ in range(attempts - 1):
+        kiosk.send(BirthDateEntered, date_of_birth=date(1981, 5, 17))
+        kiosk.answer(BirthDateChecked, ok=False)
+    kiosk.send(BirthDateEntered, date_of_birth=date(1981, 5, 17))
+
+    effects = kiosk.answer(BirthDateChecked, ok=False)
+
+    assert effects == [ReleaseSession(SESSION_A)]
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (Step.ERROR, KioskErrorCode.WRONG_BIRTH_DATE)
+    assert not kiosk.flow.holds_phi
+
+
+@pytest.mark.parametrize(
+    ("identification", "match"),
+    [
+        (BY_NAME, MATCH_A.model_copy(update={"already_checked_in": True})),
+        (BY_QR, QR_MATCH.model_copy(update={"already_checked_in": True})),
+    ],
+    ids=["chosen", "after-the-date-of-birth"],
+)
+def test_an_appointment_already_checked_in_is_not_checked_in_again(
+    identification: Identification, match: AppointmentMatch
+) -> None:
+    kiosk = Kiosk(identification=identification, matches=(match,))
+
+    kiosk.walk(to=Step.ERROR)
+
+    assert kiosk.flow.error_code is KioskErrorCode.ALREADY_CHECKED_IN
+    assert kiosk.effects == [ReleaseSession(SESSION_A)]
+    assert not kiosk.flow.holds_phi
+
+
+def test_a_verified_session_is_not_asked_for_a_date_of_birth() -> None:
+    kiosk = kiosk_at(Step.VERIFY)
+
+    with pytest.raises(IllegalEvent, match="verified"):
+        kiosk.send(BirthDateEntered, date_of_birth=BIRTH_DATE)
+
+
+def test_back_to_verify_after_the_date_of_birth_shows_the_appointment_without_asking_again() -> (
+    None
+):
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS, identification=BY_QR, matches=(QR_MATCH,))
+
+    kiosk.send(Back)
+
+    assert (kiosk.flow.step, kiosk.flow.needs_birth_date) == (Step.VERIFY, False)
+    assert kiosk.flow.matches == (QR_MATCH.model_copy(update={"verified": True}),)
+
+
+# --- confirm details -------------------------------------------------------------------------
+
+
+def test_the_details_loaded_are_shown() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)  # walk answers the load
+
+    assert (kiosk.flow.demographics, kiosk.flow.waiting) == (DEMOGRAPHICS, False)
+
+
+def test_details_cannot_be_confirmed_before_they_are_shown() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.CONFIRM_DETAILS, answered=False)
+
+    with pytest.raises(IllegalEvent, match="no details shown yet"):
+        kiosk.send(DetailsConfirmed)
+
+
+@pytest.mark.parametrize(
+    ("changes", "kept"),
+    [(None, None), (DemographicChanges(), None), (CHANGES, CHANGES)],
+    ids=["none", "empty", "a-new-phone"],
+)
+def test_confirming_the_details_keeps_only_real_changes(
+    changes: DemographicChanges | None, kept: DemographicChanges | None
+) -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+
+    kiosk.send(DetailsConfirmed, changes=changes)
+
+    assert (kiosk.flow.step, kiosk.flow.demographic_changes) == (Step.INSURANCE_CARD, kept)
+
+
+# --- insurance card --------------------------------------------------------------------------
+
+
+def test_a_captured_card_is_shown_for_the_patient_to_accept() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+
+    kiosk.send(CardCaptured, card=CARD)
+
+    assert (kiosk.flow.step, kiosk.flow.insurance_card) == (Step.INSURANCE_CARD, CARD)
+
+
+def test_a_retaken_card_replaces_the_first() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+    kiosk.send(CardCaptured, card=CARD)
+
+    kiosk.send(CardCaptured, card=CARD_RETAKEN)
+
+    assert kiosk.flow.insurance_card == CARD_RETAKEN
+
+
+def test_accepting_the_card_goes_on_to_the_consent_forms() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+    kiosk.send(CardCaptured, card=CARD)
+
+    effects = kiosk.send(CardAccepted)
+
+    assert (kiosk.flow.step, effects) == (Step.CONSENT_FORMS, [LoadConsents(SESSION_A)])
+
+
+def test_a_card_cannot_be_accepted_before_it_is_captured() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+
+    with pytest.raises(IllegalEvent, match="no card captured"):
+        kiosk.send(CardAccepted)
+
+
+def test_self_pay_goes_on_without_the_card_already_captured() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+    kiosk.send(CardCaptured, card=CARD)
+
+    kiosk.send(SelfPayChosen)
+    kiosk.walk(to=Step.DONE)
+
+    submission = submitted(kiosk.all_effects)
+    assert (submission.self_pay, submission.insurance_card) == (True, None)
+
+
+# --- consent forms ---------------------------------------------------------------------------
+
+
+def test_the_first_consent_loaded_is_shown_to_sign() -> None:
+    kiosk = kiosk_at(Step.CONSENT_FORMS)
+
+    assert (kiosk.flow.consents, kiosk.flow.document_to_sign) == ((PRIVACY, TREATMENT), PRIVACY)
+
+
+def test_signing_a_document_shows_the_next() -> None:
+    kiosk = kiosk_at(Step.CONSENT_FORMS)
+
+    effects = kiosk.send(Signed, signature=signature_for(PRIVACY))
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.document_to_sign) == (Step.CONSENT_FORMS, TREATMENT)
+
+
+def test_signing_the_last_document_goes_on_to_the_copay() -> None:
+    kiosk = kiosk_at(Step.CONSENT_FORMS)
+    kiosk.send(Signed, signature=signature_for(PRIVACY))
+
+    effects = kiosk.send(Signed, signature=signature_for(TREATMENT))
+
+    assert (kiosk.flow.step, effects) == (Step.COPAY, [LoadCopay(SESSION_A)])
+    assert kiosk.flow.signatures == (signature_for(PRIVACY), signature_for(TREATMENT))
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        signature_for(TREATMENT),
+        signature_for(PRIVACY, sha256=TREATMENT.sha256),
+        signature_for(PRIVACY, document_id=TREATMENT.document_id),
+    ],
+    ids=["another-document", "another-text", "another-id"],
+)
+def test_a_signature_for_anything_but_the_document_shown_is_illegal(signature: Signature) -> None:
+    kiosk = kiosk_at(Step.CONSENT_FORMS)
+
+    with pytest.raises(IllegalEvent, match="not a signature of the document shown"):
+        kiosk.send(Signed, signature=signature)
+    assert (kiosk.flow.signatures, kiosk.flow.document_to_sign) == ((), PRIVACY)
+
+
+def test_nothing_can_be_signed_before_the_documents_load() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.CONSENT_FORMS, answered=False)
+
+    with pytest.raises(IllegalEvent):
+        kiosk.send(Signed, signature=signature_for(PRIVACY))
+
+
+def test_no_consent_needed_goes_straight_on_to_the_copay() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.CONSENT_FORMS, answered=False)
+
+    effects = kiosk.answer(ConsentsLoaded, documents=())
+
+    assert (kiosk.flow.step, effects) == (Step.COPAY, [LoadCopay(SESSION_A)])
+
+
+# --- copay ---------------------------------------------------------------------------------
+
+
+def test_the_copay_due_is_shown() -> None:
+    kiosk = kiosk_at(Step.COPAY)
+
+    assert (kiosk.flow.copay_due, kiosk.flow.waiting) == (COPAY, False)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "fields", "paid"),
+    [
+        (CopayPaid, {"amount_cents": 2500}, 2500),
+        (CopayPaid, {"amount_cents": 1000}, 1000),
+        (PayAtDesk, {}, 0),
+    ],
+    ids=["in-full", "in-part", "at-the-desk"],
+)
+def test_the_copay_paid_is_submitted(
+    event_type: type[Event], fields: dict[str, Any], paid: int
+) -> None:
+    kiosk = kiosk_at(Step.COPAY)
+
+    effects = kiosk.send(event_type, **fields)
+
+    assert kiosk.flow.step is Step.DONE
+    assert submitted(effects).copay_paid_cents == paid
+
+
+@pytest.mark.parametrize("amount_cents", [0, 2501])
+def test_a_payment_of_nothing_or_more_than_is_due_is_illegal(amount_cents: int) -> None:
+    kiosk = kiosk_at(Step.COPAY)
+
+    with pytest.raises(IllegalEvent, match="not a payment of the copay shown"):
+        kiosk.send(CopayPaid, amount_cents=amount_cents)
+
+
+def test_nothing_can_be_paid_before_the_copay_loads() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.COPAY, answered=False)
+
+    with pytest.raises(IllegalEvent, match="no copay shown yet"):
+        kiosk.send(PayAtDesk)
+
+
+def test_no_copay_due_finishes_the_check_in_when_it_loads() -> None:
+    kiosk = Kiosk(copay=CopayDue(amount_cents=0, self_pay=False))
+    kiosk.walk(to=Step.COPAY, answered=False)
+
+    effects = kiosk.answer(CopayLoaded, copay=CopayDue(amount_cents=0, self_pay=False))
+
+    assert kiosk.flow.step is Step.DONE
+    assert submitted(effects).completed_at == kiosk.now
+
+
+# --- done ----------------------------------------------------------------------------------
+
+
+def test_the_check_in_submitted_holds_everything_collected() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+    kiosk.send(DetailsConfirmed, changes=CHANGES)
+    kiosk.walk(to=Step.COPAY)
+
+    effects = kiosk.send(CopayPaid, amount_cents=2500)
+
+    assert effects == [
+        Submit(
+            CheckInSubmission(
+                check_in_id=CHECK_IN_ID,
+                session_id=SESSION_A,
+                identification=BY_NAME,
+                language="es",
+                demographic_changes=CHANGES,
+                insurance_card=CARD,
+                self_pay=False,
+                signatures=[signature_for(PRIVACY), signature_for(TREATMENT)],
+                copay_paid_cents=2500,
+                completed_at=kiosk.now,
+                offline=False,
+            )
+        )
+    ]
+
+
+def test_done_forgets_the_patient_but_their_first_name() -> None:
+    kiosk = kiosk_at(Step.DONE)
+
+    assert (kiosk.flow.holds_phi, kiosk.flow.first_name) == (False, "Ana")
+    assert (kiosk.flow.appointment, kiosk.flow.demographics, kiosk.flow.signatures) == (
+        None,
+        None,
+        (),
+    )
+
+
+def test_submitting_releases_the_appointments_not_chosen() -> None:
+    kiosk = kiosk_at(Step.COPAY, matches=(MATCH_A, MATCH_B))
+
+    effects = kiosk.send(PayAtDesk)
+
+    assert effects[1:] == [ReleaseSession(SESSION_B)]
+
+
+def test_touching_the_done_screen_returns_to_welcome_without_the_name() -> None:
+    kiosk = kiosk_at(Step.DONE)
+
+    effects = kiosk.send(StartOver)
+
+    assert (kiosk.flow.step, kiosk.flow.first_name, effects) == (Step.WELCOME, None, [])
+
+
+# --- skipped steps -------------------------------------------------------------------------
+
+
+def test_the_whole_path_is_shown_by_default() -> None:
+    kiosk = Kiosk()
+
+    kiosk.walk(to=Step.DONE)
+
+    assert kiosk.steps_seen == list(PATH)
+
+
+@pytest.mark.parametrize(
+    ("rules", "skipped"),
+    [
+        (ClinicRules(ask_language=False), Step.LANGUAGE),
+        (ClinicRules(collect_insurance_card=False), Step.INSURANCE_CARD),
+        (ClinicRules(collect_consent=False), Step.CONSENT_FORMS),
+        (ClinicRules(collect_copay=False), Step.COPAY),
+    ],
+    ids=["language", "card", "consent", "copay"],
+)
+def test_a_step_the_rules_turn_off_is_never_shown(rules: ClinicRules, skipped: Step) -> None:
+    kiosk = Kiosk(rules)
+
+    kiosk.walk(to=Step.DONE)
+
+    assert kiosk.steps_seen == [step for step in PATH if step is not skipped]
+
+
+@pytest.mark.parametrize(
+    ("rules", "never_asked"),
+    [
+        (ClinicRules(collect_consent=False), LoadConsents),
+        (ClinicRules(collect_copay=False), LoadCopay),
+    ],
+    ids=["consent", "copay"],
+)
+def test_a_step_the_rules_turn_off_loads_nothing(
+    rules: ClinicRules, never_asked: type[Request]
+) -> None:
+    kiosk = Kiosk(rules)
+
+    kiosk.walk(to=Step.DONE)
+
+    assert not [effect for effect in kiosk.all_effects if isinstance(effect, never_asked)]
+
+
+@pytest.mark.parametrize(
+    ("rules", "field", "left_out"),
+    [
+        (ClinicRules(collect_insurance_card=False), "insurance_card", None),
+        (ClinicRules(collect_consent=False), "signatures", []),
+        (ClinicRules(collect_copay=False), "copay_paid_cents", 0),
+    ],
+    ids=["card", "consent", "copay"],
+)
+def test_a_step_the_rules_turn_off_leaves_its_part_out_of_the_submission(
+    rules: ClinicRules, field: str, left_out: object
+) -> None:
+    kiosk = Kiosk(rules)
+
+    kiosk.walk(to=Step.DONE)
+
+    assert getattr(submitted(kiosk.all_effects), field) == left_out
+
+
+# --- back ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rules", "options", "start", "previous"),
+    [
+        (ClinicRules(), {}, Step.IDENTIFY, Step.LANGUAGE),
+        (ClinicRules(), {}, Step.VERIFY, Step.IDENTIFY),
+        (ClinicRules(), {}, Step.CONFIRM_DETAILS, Step.VERIFY),
+        (ClinicRules(), {}, Step.INSURANCE_CARD, Step.CONFIRM_DETAILS),
+        (ClinicRules(), {}, Step.CONSENT_FORMS, Step.INSURANCE_CARD),
+        (ClinicRules(), {}, Step.COPAY, Step.CONSENT_FORMS),
+        (ClinicRules(collect_insurance_card=False), {}, Step.CONSENT_FORMS, Step.CONFIRM_DETAILS),
+        (ClinicRules(collect_consent=False), {}, Step.COPAY, Step.INSURANCE_CARD),
+        (ClinicRules(), {"consents": ()}, Step.COPAY, Step.INSURANCE_CARD),
+        (
+            ClinicRules(collect_insurance_card=False, collect_consent=False),
+            {},
+            Step.COPAY,
+            Step.CONFIRM_DETAILS,
+        ),
+    ],
+    ids=[
+        "identify",
+        "verify",
+        "confirm-details",
+        "insurance-card",
+        "consent-forms",
+        "copay",
+        "card-off",
+        "consent-off",
+        "no-consent-needed",
+        "card-and-consent-off",
+    ],
+)
+def test_back_returns_to_the_last_step_shown(
+    rules: ClinicRules, options: dict[str, Any], start: Step, previous: Step
+) -> None:
+    kiosk = Kiosk(rules, **options)
+    kiosk.walk(to=start)
+
+    kiosk.send(Back)
+
+    assert kiosk.flow.step is previous
+
+
+def test_there_is_no_back_from_identify_when_the_language_was_not_asked() -> None:
+    kiosk = Kiosk(ClinicRules(ask_language=False))
+    kiosk.walk(to=Step.IDENTIFY)
+
+    assert not kiosk.flow.can_go_back
+    with pytest.raises(IllegalEvent, match="nothing to go back to"):
+        kiosk.send(Back)
+
+
+def test_back_to_the_language_forgets_the_identification() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+
+    kiosk.send(Back)
+
+    assert (kiosk.flow.step, kiosk.flow.holds_phi, kiosk.flow.waiting) == (
+        Step.LANGUAGE,
+        False,
+        False,
+    )
+
+
+def test_back_to_the_details_keeps_them_and_the_changes_without_loading_again() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+    kiosk.send(DetailsConfirmed, changes=CHANGES)
+
+    effects = kiosk.send(Back)
+
+    assert effects == []
+    assert (kiosk.flow.demographics, kiosk.flow.demographic_changes) == (DEMOGRAPHICS, CHANGES)
+
+
+def test_back_to_the_consent_forms_asks_for_every_signature_again() -> None:
+    kiosk = kiosk_at(Step.COPAY)
+
+    effects = kiosk.send(Back)
+
+    assert effects == []
+    assert (kiosk.flow.signatures, kiosk.flow.document_to_sign) == ((), PRIVACY)
+
+
+def test_choosing_the_appointment_again_starts_the_rest_afresh() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+    kiosk.send(DetailsConfirmed, changes=CHANGES)
+    kiosk.send(Back)
+    kiosk.send(Back)
+
+    effects = kiosk.send(MatchChosen, session_id=SESSION_A)
+
+    assert effects == [LoadDetails(SESSION_A)]
+    assert (kiosk.flow.demographics, kiosk.flow.demographic_changes) == (None, None)
+
+
+def test_an_answer_arriving_after_back_is_ignored() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.CONFIRM_DETAILS, answered=False)
+    kiosk.send(Back)
+
+    effects = kiosk.answer(DetailsLoaded, demographics=DEMOGRAPHICS)
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.demographics) == (Step.VERIFY, None)
+
+
+# --- leaving early -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "released"),
+    [
+        (Step.LANGUAGE, []),
+        (Step.IDENTIFY, []),
+        (Step.VERIFY, [ReleaseSession(SESSION_A)]),
+        (Step.CONFIRM_DETAILS, [ReleaseSession(SESSION_A)]),
+        (Step.INSURANCE_CARD, [ReleaseSession(SESSION_A)]),
+        (Step.CONSENT_FORMS, [ReleaseSession(SESSION_A)]),
+        (Step.COPAY, [ReleaseSession(SESSION_A)]),
+    ],
+    ids=str,
+)
+def test_starting_over_mid_way_releases_the_session_and_forgets_the_patient(
+    step: Step, released: list[Effect]
+) -> None:
+    kiosk = kiosk_at(step)
+
+    effects = kiosk.send(StartOver)
+
+    assert effects == released
+    assert (kiosk.flow.step, kiosk.flow.holds_phi) == (Step.WELCOME, False)
+
+
+@pytest.mark.parametrize("step", [Step.CONFIRM_DETAILS, Step.CONSENT_FORMS, Step.COPAY], ids=str)
+def test_a_failed_request_in_a_session_releases_it_and_shows_the_error(step: Step) -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=step, answered=False)
+
+    effects = kiosk.answer(RequestFailed, code=KioskErrorCode.SESSION_EXPIRED)
+
+    assert effects == [ReleaseSession(SESSION_A)]
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (Step.ERROR, KioskErrorCode.SESSION_EXPIRED)
+    assert not kiosk.flow.holds_phi
+
+
+def test_too_many_dates_of_birth_across_sessions_lock_the_kiosk() -> None:
+    kiosk = kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,))
+    kiosk.send(BirthDateEntered, date_of_birth=BIRTH_DATE)
+
+    effects = kiosk.answer(RequestFailed, code=KioskErrorCode.TOO_MANY_ATTEMPTS)
+
+    assert effects == [ReleaseSession(SESSION_A)]
+    assert (kiosk.flow.step, kiosk.flow.is_locked, kiosk.flow.holds_phi) == (
+        Step.ERROR,
+        True,
+        False,
+    )
+
+
+def test_retrying_after_an_error_identifies_again_in_the_same_language() -> None:
+    kiosk = kiosk_at(Step.ERROR)
+
+    kiosk.send(Retry)
+
+    assert (kiosk.flow.step, kiosk.flow.language, kiosk.flow.error_code) == (
+        Step.IDENTIFY,
+        "es",
+        None,
+    )
+
+
+def test_back_after_a_retry_returns_to_the_language() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.CONFIRM_DETAILS, answered=False)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.SESSION_EXPIRED)
+    kiosk.send(Retry)
+
+    kiosk.send(Back)
+
+    assert kiosk.flow.step is Step.LANGUAGE
+
+
+def test_starting_over_after_an_error_returns_to_welcome() -> None:
+    kiosk = kiosk_at(Step.ERROR)
+
+    kiosk.send(StartOver)
+
+    assert (kiosk.flow.step, kiosk.flow.language, kiosk.flow.error_code) == (
+        Step.WELCOME,
+        "en",
+        None,
+    )
+
+
+# --- idle timeout ----------------------------------------------------------------------------
+
+
+def locked_error() -> Kiosk:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.TOO_MANY_ATTEMPTS)
+    return kiosk
+
+
+def identifying() -> Kiosk:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Identified, identification=BY_NAME)
+    return kiosk
+
+
+IDLE_SCREENS = {
+    "language": (lambda: kiosk_at(Step.LANGUAGE), []),
+    "identify": (lambda: kiosk_at(Step.IDENTIFY), []),
+    "identify-waiting": (identifying, []),
+    "verify": (lambda: kiosk_at(Step.VERIFY, matches=(MATCH_A, MATCH_B)), [SESSION_A, SESSION_B]),
+    "verify-birth-date": (
+        lambda: kiosk_at(Step.VERIFY, identification=BY_QR, matches=(QR_MATCH,)),
+        [SESSION_A],
+    ),
+    "confirm-details": (lambda: kiosk_at(Step.CONFIRM_DETAILS), [SESSION_A]),
+    "insurance-card": (lambda: kiosk_at(Step.INSURANCE_CARD), [SESSION_A]),
+    "consent-forms": (lambda: kiosk_at(Step.CONSENT_FORMS), [SESSION_A]),
+    "copay": (lambda: kiosk_at(Step.COPAY), [SESSION_A]),
+    "done": (lambda: kiosk_at(Step.DONE), []),
+    "error": (lambda: kiosk_at(Step.ERROR), []),
+    "error-locked": (locked_error, []),
+}
+
+
+@pytest.mark.parametrize(("make_kiosk", "released"), IDLE_SCREENS.values(), ids=IDLE_SCREENS.keys())
+def test_idling_returns_to_welcome_releasing_and_forgetting_everything(
+    make_kiosk: Any, released: list[uuid.UUID]
+) -> None:
+    kiosk: Kiosk = make_kiosk()
+
+    effects = kiosk.send(Tick, after=IDLE)
+
+    assert effects == [ReleaseSession(session_id) for session_id in released]
+    assert (kiosk.flow.step, kiosk.flow.holds_phi, kiosk.flow.first_name, kiosk.flow.waiting) == (
+        Step.WELCOME,
+        False,
+        None,
+        False,
+    )
+
+
+def test_a_tick_before_the_idle_timeout_changes_nothing() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+
+    effects = kiosk.send(Tick, after=IDLE - timedelta(microseconds=1))
+
+    assert (kiosk.flow.step, kiosk.flow.demographics, effects) == (
+        Step.CONFIRM_DETAILS,
+        DEMOGRAPHICS,
+        [],
+    )
+
+
+def test_a_tick_is_not_activity() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)
+    kiosk.send(Tick, after=IDLE / 2)
+
+    kiosk.send(Tick, after=IDLE / 2)
+
+    assert kiosk.flow.step is Step.WELCOME
+
+
+def test_any_event_can_end_an_idle_check_in_and_is_then_dropped() -> None:
+    kiosk = kiosk_at(Step.VERIFY)
+
+    effects = kiosk.send(MatchChosen, after=IDLE, session_id=SESSION_A)
+
+    assert (kiosk.flow.step, effects) == (Step.WELCOME, [ReleaseSession(SESSION_A)])
+
+
+def test_the_welcome_screen_never_times_out() -> None:
+    kiosk = Kiosk()
+    kiosk.walk(to=Step.DONE)
+    kiosk.send(StartOver)
+
+    effects = kiosk.send(Tick, after=IDLE * 100)
+
+    assert (kiosk.flow.step, effects) == (Step.WELCOME, [])
+
+
+def test_time_is_only_what_the_events_say() -> None:
+    kiosk = Kiosk()  # events dated 2001, one second apart
+
+    kiosk.walk(to=Step.DONE)
+
+    assert kiosk.flow.step is Step.DONE
+    assert submitted(kiosk.all_effects).completed_at == kiosk.now
+
+
+def test_a_lookup_answered_after_the_timeout_has_its_sessions_released() -> None:
+    kiosk = identifying()
+
+    effects = kiosk.answer(LookupAnswered, after=IDLE, result=LookupResult(matches=[MATCH_A]))
+
+    assert (kiosk.flow.step, effects) == (Step.WELCOME, [ReleaseSession(SESSION_A)])
+
+
+# --- offline ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("identification", [BY_NAME, BY_LICENCE], ids=lambda i: i.method)
+def test_an_unreachable_back_office_goes_on_offline_to_the_card(
+    identification: Identification,
+) -> None:
+    kiosk = Kiosk(identification=identification)
+
+    effects = kiosk.go_offline()
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.offline) == (Step.INSURANCE_CARD, True)
+
+
+def test_offline_the_consent_forms_come_from_the_kiosks_cache() -> None:
+    kiosk = Kiosk()
+    kiosk.go_offline()
+    kiosk.send(SelfPayChosen)
+
+    assert kiosk.effects == [LoadCachedConsents()]
+
+
+def test_offline_skips_what_the_back_office_must_check() -> None:
+    kiosk = Kiosk()
+    kiosk.go_offline()
+
+    kiosk.walk(to=Step.DONE)
+
+    assert kiosk.steps_seen == [
+        Step.WELCOME,
+        Step.LANGUAGE,
+        Step.IDENTIFY,
+        Step.INSURANCE_CARD,
+        Step.CONSENT_FORMS,
+        Step.DONE,
+    ]
+
+
+def test_offline_without_cached_consent_forms_finishes_after_the_card() -> None:
+    kiosk = Kiosk(consents=())
+    kiosk.go_offline()
+    kiosk.walk(to=Step.CONSENT_FORMS, answered=False)
+
+    kiosk.answer(ConsentsLoaded, documents=())
+
+    assert kiosk.flow.step is Step.DONE
+
+
+def test_an_offline_check_in_is_submitted_with_its_identification_and_no_session() -> None:
+    kiosk = Kiosk(identification=BY_LICENCE)
+    kiosk.go_offline()
+    kiosk.walk(to=Step.CONSENT_FORMS)
+    kiosk.send(Signed, signature=signature_for(PRIVACY))
+
+    effects = kiosk.send(Signed, signature=signature_for(TREATMENT))
+
+    assert effects == [
+        Submit(
+            CheckInSubmission(
+                check_in_id=CHECK_IN_ID,
+                session_id=None,
+                identification=BY_LICENCE,
+                language="es",
+                demographic_changes=None,
+                insurance_card=CARD,
+                self_pay=False,
+                signatures=[signature_for(PRIVACY), signature_for(TREATMENT)],
+                copay_paid_cents=0,
+                completed_at=kiosk.now,
+                offline=True,
+            )
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("identification", "first_name"),
+    [(BY_LICENCE, "Ana"), (BY_NAME, None)],
+    ids=["licence", "name-and-birth-date"],
+)
+def test_offline_the_done_screen_greets_by_the_name_on_the_licence_only(
+    identification: Identification, first_name: str | None
+) -> None:
+    kiosk = Kiosk(identification=identification)
+    kiosk.go_offline()
+
+    kiosk.walk(to=Step.DONE)
+
+    assert (kiosk.flow.first_name, kiosk.flow.holds_phi) == (first_name, False)
+
+
+def test_back_from_offline_identifies_again_online() -> None:
+    kiosk = Kiosk()
+    kiosk.go_offline()
+
+    kiosk.send(Back)
+
+    assert (kiosk.flow.step, kiosk.flow.offline, kiosk.flow.holds_phi) == (
+        Step.IDENTIFY,
+        False,
+        False,
+    )
+
+
+def test_a_qr_code_cannot_be_checked_in_offline() -> None:
+    kiosk = Kiosk(identification=BY_QR)
+
+    kiosk.go_offline()
+
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (
+        Step.ERROR,
+        FlowErrorCode.OFFLINE_UNAVAILABLE,
+    )
+    assert (kiosk.flow.holds_phi, kiosk.flow.is_locked) == (False, False)
+
+
+def test_a_clinic_that_does_not_allow_offline_shows_the_back_office_unreachable() -> None:
+    kiosk = Kiosk(ClinicRules(allow_offline=False))
+
+    kiosk.go_offline()
+
+    assert (kiosk.flow.step, kiosk.flow.error_code) == (
+        Step.ERROR,
+        FlowErrorCode.BACK_OFFICE_UNREACHABLE,
+    )
+
+
+# --- the table -------------------------------------------------------------------------------
+
+ACCEPTED_FROM_THE_SCREENS: dict[Step, set[type[Event]]] = {
+    Step.WELCOME: {Started},
+    Step.LANGUAGE: {LanguageChosen, StartOver},
+    Step.IDENTIFY: {Identified, Back, StartOver},
+    Step.VERIFY: {MatchChosen, BirthDateEntered, Back, StartOver},
+    Step.CONFIRM_DETAILS: {DetailsConfirmed, Back, StartOver},
+    Step.INSURANCE_CARD: {CardCaptured, CardAccepted, SelfPayChosen, Back, StartOver},
+    Step.CONSENT_FORMS: {Signed, Back, StartOver},
+    Step.COPAY: {CopayPaid, PayAtDesk, Back, StartOver},
+    Step.DONE: {StartOver},
+    Step.ERROR: {Retry, StartOver, StaffReset},
+}
+
+SCREEN_EVENTS: dict[type[Event], dict[str, Any]] = {
+    Started: {"check_in_id": CHECK_IN_ID},
+    LanguageChosen: {"code": "en"},
+    Identified: {"identification": BY_NAME},
+    MatchChosen: {"session_id": SESSION_A},
+    BirthDateEntered: {"date_of_birth": BIRTH_DATE},
+    DetailsConfirmed: {},
+    CardCaptured: {"card": CARD},
+    CardAccepted: {},
+    SelfPayChosen: {},
+    Signed: {"signature": signature_for(PRIVACY)},
+    CopayPaid: {"amount_cents": 100},
+    PayAtDesk: {},
+    Back: {},
+    Retry: {},
+    StartOver: {},
+    StaffReset: {},
+}
+
+
+def test_the_table_files_what_each_screen_accepts() -> None:
+    from_the_screens = {
+        step: {event for event in handlers if not issubclass(event, Answer)}
+        for step, handlers in TRANSITIONS.items()
+    }
+
+    assert from_the_screens == ACCEPTED_FROM_THE_SCREENS
+
+
+@pytest.mark.parametrize(
+    ("step", "event_type"),
+    [
+        (step, event_type)
+        for step, accepted in ACCEPTED_FROM_THE_SCREENS.items()
+        for event_type in SCREEN_EVENTS
+        if event_type not in accepted
+    ],
+    ids=lambda value: value if isinstance(value, Step) else value.__name__,
+)
+def test_an_event_a_step_does_not_accept_is_illegal_and_changes_nothing(
+    step: Step, event_type: type[Event]
+) -> None:
+    kiosk = kiosk_at(step)
+
+    with pytest.raises(IllegalEvent):
+        kiosk.send(event_type, **SCREEN_EVENTS[event_type])
+    assert (kiosk.flow.step, kiosk.flow.waiting) == (step, False)
+
+
+def test_an_illegal_event_is_not_activity() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+    with pytest.raises(IllegalEvent):
+        kiosk.send(PayAtDesk, after=IDLE / 2)
+
+    kiosk.send(Tick, after=IDLE / 2)
+
+    assert kiosk.flow.step is Step.WELCOME
+
+
+def test_an_answer_to_nothing_asked_is_ignored() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+
+    effects = kiosk.send(DetailsLoaded, request=LoadDetails(SESSION_A), demographics=DEMOGRAPHICS)
+
+    assert (kiosk.flow.step, effects) == (Step.INSURANCE_CARD, [])
