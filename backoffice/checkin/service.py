@@ -60,6 +60,7 @@ IMAGE_SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1
 
 class NoMatch(AppError):
     keeps_work = True  # the failed attempt counts toward the throttle
+    worth_retrying = True  # a check-in may match once staff add the appointment
     status = 404
     code = KioskErrorCode.NO_MATCH.value
     title = "No appointment found"

@@ -3,8 +3,8 @@ returned again for a replay, so a kiosk that never heard the answer can simply r
 
 The key is claimed before the work runs: a concurrent duplicate waits on the unique index
 (PostgreSQL) or the write lock (SQLite) and then reads the answer the first one stored.
-Business refusals are answers too and are kept; a crash keeps nothing, so a retry redoes
-the work.
+Business refusals are answers too and are kept, except those worth retrying later (a
+check-in that matched no appointment may match once staff add it); a crash keeps nothing.
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ def run_once(
         else:
             attempt.rollback()
         status, body = exc.status, problem_of(exc).to_json()
+        if getattr(exc, "worth_retrying", False):
+            # Not an answer to keep: the same request may succeed once staff fix things.
+            session.delete(claim)
+            session.flush()
+            return StoredAnswer(status, body, replayed=False)
     claim.status_code, claim.response = status, body
     session.add(claim)
     session.flush()

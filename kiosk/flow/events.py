@@ -98,6 +98,11 @@ class CardAccepted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CardOnFileKept(Event):
+    """The insurance on file has not changed: no new card is taken."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SelfPayChosen(Event):
     """No insurance: the visit is billed to the patient, and no card is taken."""
 

@@ -14,8 +14,8 @@ end of this module; an event the current step does not list raises `IllegalEvent
       VERIFY --MatchChosen; for a QR code                    |  CONFIRM_DETAILS and COPAY
          |     BirthDateEntered, then BirthDateChecked(ok)   |
          v                                                   v
-      CONFIRM_DETAILS --DetailsConfirmed--> INSURANCE_CARD --CardAccepted, SelfPayChosen--+
-                                            (CardCaptured, again to retake)                |
+      CONFIRM_DETAILS --DetailsConfirmed--> INSURANCE_CARD --CardAccepted, SelfPayChosen,---+
+                                            (CardCaptured, again to retake) CardOnFileKept |
          +---------------------------------------------------------------------------------+
          v
       CONSENT_FORMS --the last Signed--> COPAY --CopayPaid, PayAtDesk--> DONE: Submit
@@ -61,6 +61,7 @@ from kiosk.flow.events import (
     BirthDateEntered,
     CardAccepted,
     CardCaptured,
+    CardOnFileKept,
     ConsentsLoaded,
     CopayLoaded,
     CopayPaid,
@@ -338,6 +339,11 @@ class CheckInFlow:
         self._patient.self_pay = False
         return self._advance()
 
+    def _keep_card_on_file(self, event: CardOnFileKept) -> list[Effect]:
+        self._patient.insurance_card = None
+        self._patient.self_pay = False
+        return self._advance()
+
     def _choose_self_pay(self, event: SelfPayChosen) -> list[Effect]:
         self._patient.insurance_card = None
         self._patient.self_pay = True
@@ -571,6 +577,7 @@ TRANSITIONS: Final[Mapping[Step, Mapping[type[Event], _Handler]]] = {
     Step.INSURANCE_CARD: {
         CardCaptured: CheckInFlow._capture_card,
         CardAccepted: CheckInFlow._accept_card,
+        CardOnFileKept: CheckInFlow._keep_card_on_file,
         SelfPayChosen: CheckInFlow._choose_self_pay,
         **_ON_LATER_SCREENS,
     },

@@ -17,6 +17,7 @@ from kiosk.flow import (
     BirthDateEntered,
     CardAccepted,
     CardCaptured,
+    CardOnFileKept,
     CheckBirthDate,
     CheckInFlow,
     ClinicRules,
@@ -619,6 +620,17 @@ def test_self_pay_goes_on_without_the_card_already_captured() -> None:
 
     submission = submitted(kiosk.all_effects)
     assert (submission.self_pay, submission.insurance_card) == (True, None)
+
+
+def test_keeping_the_card_on_file_goes_on_insured_without_a_new_card() -> None:
+    kiosk = kiosk_at(Step.INSURANCE_CARD)
+    kiosk.send(CardCaptured, card=CARD)
+
+    kiosk.send(CardOnFileKept)
+    kiosk.walk(to=Step.DONE)
+
+    submission = submitted(kiosk.all_effects)
+    assert (submission.self_pay, submission.insurance_card) == (False, None)
 
 
 # --- consent forms ---------------------------------------------------------------------------
@@ -1302,7 +1314,14 @@ ACCEPTED_FROM_THE_SCREENS: dict[Step, set[type[Event]]] = {
     Step.IDENTIFY: {Identified, Back, StartOver},
     Step.VERIFY: {MatchChosen, BirthDateEntered, Back, StartOver},
     Step.CONFIRM_DETAILS: {DetailsConfirmed, Back, StartOver},
-    Step.INSURANCE_CARD: {CardCaptured, CardAccepted, SelfPayChosen, Back, StartOver},
+    Step.INSURANCE_CARD: {
+        CardCaptured,
+        CardAccepted,
+        CardOnFileKept,
+        SelfPayChosen,
+        Back,
+        StartOver,
+    },
     Step.CONSENT_FORMS: {Signed, Back, StartOver},
     Step.COPAY: {CopayPaid, PayAtDesk, Back, StartOver},
     Step.DONE: {StartOver},
@@ -1318,6 +1337,7 @@ SCREEN_EVENTS: dict[type[Event], dict[str, Any]] = {
     DetailsConfirmed: {},
     CardCaptured: {"card": CARD},
     CardAccepted: {},
+    CardOnFileKept: {},
     SelfPayChosen: {},
     Signed: {"signature": signature_for(PRIVACY)},
     CopayPaid: {"amount_cents": 100},

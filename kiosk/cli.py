@@ -1,0 +1,137 @@
+"""`frontdesk kiosk …`: a headless check-in, and the outbox for technicians."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.errors import AppError
+
+kiosk_app = typer.Typer(help="The lobby kiosk: check-in and its outbox.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Check-ins waiting to reach the back office.", no_args_is_help=True)
+kiosk_app.add_typer(outbox_app, name="outbox")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(kiosk_app, name="kiosk")
+
+
+@contextmanager
+def _parts() -> Iterator[tuple]:  # type: ignore[type-arg]
+    from kiosk.client import BackOfficeClient
+    from kiosk.outbox import Outbox, OutboxError, load_or_create_key
+    from kiosk.settings import KioskSettings
+
+    settings = KioskSettings()
+    if settings.token is None:
+        raise AppError(
+            "no kiosk token: set FRONTDESK_KIOSK_TOKEN (from `frontdesk devices add-kiosk`)"
+        )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        outbox = Outbox(settings.outbox_path, load_or_create_key(settings.key_path))
+    except OutboxError as exc:
+        raise AppError(f"the outbox cannot be opened: {exc}") from exc
+    client = BackOfficeClient(
+        settings.server, settings.token.get_secret_value(), timeout=settings.timeout_seconds
+    )
+    try:
+        yield settings, client, outbox
+    finally:
+        client.close()
+        outbox.close()
+
+
+def _existing_file(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise typer.BadParameter(f"no such file: {path}")
+    return path
+
+
+@kiosk_app.command("check-in")
+def check_in(
+    last_name: Annotated[str, typer.Option("--last-name", help="As on the appointment")],
+    dob: Annotated[str, typer.Option("--dob", help="Date of birth, YYYY-MM-DD")],
+    card_front: Annotated[
+        Path | None, typer.Option("--card-front", help="Insurance card, front")
+    ] = None,
+    card_back: Annotated[
+        Path | None, typer.Option("--card-back", help="Insurance card, back")
+    ] = None,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign the consent forms asked for")] = False,
+    pay: Annotated[bool, typer.Option("--pay", help="Pay the copay on the card reader")] = False,
+) -> None:
+    """Run one check-in through the kiosk's flow and outbox, as a patient would."""
+    from kiosk.driver import ConsentCache, FlowDriver
+    from kiosk.flow import CheckInFlow
+    from kiosk.headless import HeadlessError
+    from kiosk.headless import check_in as run
+
+    try:
+        born = date.fromisoformat(dob)
+    except ValueError:
+        raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--dob") from None
+    _existing_file(card_front)
+    _existing_file(card_back)
+    with _parts() as (settings, client, outbox):
+        driver = FlowDriver(
+            CheckInFlow(),
+            client=client,
+            outbox=outbox,
+            consent_cache=ConsentCache(settings.consent_cache_path),
+        )
+        try:
+            outcome = run(
+                driver,
+                last_name=last_name,
+                date_of_birth=born,
+                card_front=card_front,
+                card_back=card_back,
+                sign=sign,
+                pay=pay,
+            )
+        except HeadlessError as exc:
+            raise AppError(str(exc)) from exc
+    for note in outcome.notes:
+        print(f"frontdesk: note: {note}", file=sys.stderr)
+    where = (
+        "delivered to the back office"
+        if outcome.delivered
+        else "kept in the outbox until the back office answers"
+    )
+    mode = " (recorded offline)" if outcome.offline else ""
+    typer.echo(f"checked in{mode}: {outcome.check_in_id}, {where}")
+
+
+@outbox_app.command("status")
+def outbox_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is waiting, without any patient data."""
+    with _parts() as (_settings, _client, outbox):
+        status = outbox.status()
+    if as_json:
+        typer.echo(json.dumps(asdict(status), default=str))
+        return
+    typer.echo(f"pending {status.pending}, held {status.held}")
+    if status.last_error:
+        typer.echo(f"last error: {status.last_error}")
+
+
+@outbox_app.command("flush")
+def outbox_flush() -> None:
+    """Send everything pending now; exit 1 if anything is still waiting afterwards."""
+    from kiosk.client import HttpTransport
+
+    with _parts() as (_settings, client, outbox):
+        report = outbox.flush(HttpTransport(client))
+        status = outbox.status()
+    typer.echo(f"delivered {report.delivered}, retrying {report.retried}, held {report.held}")
+    if status.pending or status.held:
+        raise typer.Exit(1)
