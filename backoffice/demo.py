@@ -6,18 +6,21 @@ since past ones cannot be booked."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import secrets
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
+from backoffice.checkin.models import ConsentDocument
 from backoffice.clinic.models import Location, Provider
+from backoffice.devices import service as devices_service
 from backoffice.patients import service as patients_service
 from backoffice.patients.models import Patient
 from backoffice.patients.schemas import PatientCreate, PolicyCreate
@@ -233,18 +236,91 @@ def seed(
     booked = _seed_schedule(
         session, rng=rng, providers=providers, patients=registered, today=today or date.today()
     )
+    _seed_consent_forms(session)
+    arriving = _seed_arrivals_to_come(session, providers=providers, patients=registered)
+    kiosk, kiosk_token = devices_service.add_kiosk(session, actor=actor, name="Downtown lobby")
+    kiosk.location_id = locations[0].id
+    session.add(kiosk)
+    try_it = (
+        f"FRONTDESK_KIOSK_TOKEN={kiosk_token} .venv/bin/frontdesk kiosk check-in "
+        f"--last-name '{arriving.last_name}' --dob {arriving.date_of_birth.isoformat()} --sign"
+    )
     if var_dir is not None:
         path = credentials_file(var_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("".join(f"{u} ({r.value}): {password}\n" for u, _, r in STAFF))
+            fh.write(f"a kiosk check-in, from another terminal: {try_it}\n")
     users = ", ".join(u for u, _, _ in STAFF)
     return (
         f"seeded 2 locations, {len(PROVIDERS)} providers with weekly schedules, {patients} "
         f"patients, {booked} appointments; "
         f"staff accounts {users} share the password {password}"
     )
+
+
+CONSENT_FORMS = [
+    (
+        "privacy-notice",
+        "Notice of Privacy Practices",
+        "This notice describes how medical information about you may be used and disclosed "
+        "and how you can get access to this information. We use it to treat you, to be paid "
+        "for your care and to run our practice. You may ask for a copy of your record, ask us "
+        "to correct it, and ask who we have shared it with. Signing says you received this notice.",
+    ),
+    (
+        "financial-policy",
+        "Financial Responsibility",
+        "I agree to pay any copay at the time of my visit and any amount my insurance does not "
+        "cover. I authorise my insurer to pay the practice directly for services I receive.",
+    ),
+]
+
+
+def _seed_consent_forms(session: Session) -> None:
+    for code, title, body in CONSENT_FORMS:
+        session.add(
+            ConsentDocument(
+                code=code,
+                version=1,
+                title=title,
+                body=body,
+                sha256=hashlib.sha256(body.encode()).hexdigest(),
+            )
+        )
+
+
+def _seed_arrivals_to_come(
+    session: Session, *, providers: list[Provider], patients: list[Patient]
+) -> Patient:
+    """Six appointments starting over the next two hours, whatever the hour, so a check-in
+    can be tried at once (a demo at 10 pm still has someone due)."""
+    now = datetime.now(UTC)
+    first = now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
+    kinds = {
+        k.id: k for k in session.exec(select(AppointmentType).where(AppointmentType.code == "FU"))
+    }
+    follow_up = next(iter(kinds.values()))
+    for i, patient in enumerate(patients[:6]):
+        start = first + timedelta(minutes=20 * i)
+        provider = providers[i % 2]
+        session.add(
+            Appointment(
+                patient_id=patient.id,
+                provider_id=provider.id,
+                location_id=provider.locations[0].id,
+                appointment_type_id=follow_up.id,
+                starts_at=start,
+                ends_at=start + timedelta(minutes=follow_up.duration_minutes),
+                blocked_start=start,
+                blocked_end=start + timedelta(minutes=follow_up.duration_minutes),
+                lane=1,  # beside whatever the weekly template already holds then
+                status="confirmed",
+                created_by="demo",
+            )
+        )
+    return patients[0]
 
 
 def _register_patient(

@@ -87,6 +87,12 @@ class QueueBroadcaster:
         self.start()
         return subscription
 
+    async def ready(self, timeout: float = 5.0) -> bool:
+        """Whether events from other processes reach this one yet (always, on SQLite)."""
+        if not self._postgres:
+            return True
+        return await asyncio.to_thread(self.listening.wait, timeout)
+
     def _unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(subscription)

@@ -224,12 +224,14 @@ async def queue_events(
 ) -> StreamingResponse:
     """Server-sent events: `arrival` (a queue item, new or moved along) and `alert`. A screen
     that reconnects reloads GET /queue, since events sent while it was away are not kept."""
-    subscription = request.app.state.queue_broadcaster.subscribe()
+    broadcaster = request.app.state.queue_broadcaster
+    subscription = broadcaster.subscribe()
     wanted = None if location_id is None else str(location_id)
 
     async def stream() -> AsyncIterator[str]:
         sent = 0
         try:
+            await broadcaster.ready()
             yield "retry: 3000\n: connected\n\n"
             while max_events is None or sent < max_events:
                 event = await subscription.next_event(HEARTBEAT_SECONDS)
