@@ -237,7 +237,13 @@ def seed(
         session, rng=rng, providers=providers, patients=registered, today=today or date.today()
     )
     _seed_consent_forms(session)
-    arriving = _seed_arrivals_to_come(session, providers=providers, patients=registered)
+    # A seed for another day (tests) starts its arrivals at 09:00 there instead of now.
+    now = (
+        datetime.now(UTC)
+        if today is None
+        else datetime.combine(today, time(9), tzinfo=ZoneInfo(locations[0].timezone))
+    )
+    arriving = _seed_arrivals_to_come(session, providers=providers, patients=registered, now=now)
     kiosk, kiosk_token = devices_service.add_kiosk(session, actor=actor, name="Downtown lobby")
     kiosk.location_id = locations[0].id
     session.add(kiosk)
@@ -292,11 +298,10 @@ def _seed_consent_forms(session: Session) -> None:
 
 
 def _seed_arrivals_to_come(
-    session: Session, *, providers: list[Provider], patients: list[Patient]
+    session: Session, *, providers: list[Provider], patients: list[Patient], now: datetime
 ) -> Patient:
     """Six appointments starting over the next two hours, whatever the hour, so a check-in
     can be tried at once (a demo at 10 pm still has someone due)."""
-    now = datetime.now(UTC)
     first = now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
     kinds = {
         k.id: k for k in session.exec(select(AppointmentType).where(AppointmentType.code == "FU"))
