@@ -93,7 +93,15 @@ def serve(
         raise AppError("several workers need PostgreSQL; SQLite serves one process")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # uvicorn's own access log prints query strings, which carry names and birth dates.
-    uvicorn.run("backoffice.asgi:app", host=host, port=port, workers=workers, access_log=False)
+    # Open queue streams never end by themselves: give them 3 s to go when asked to stop.
+    uvicorn.run(
+        "backoffice.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
 
 
 # --- db ----------------------------------------------------------------------------------

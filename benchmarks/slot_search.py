@@ -772,22 +772,24 @@ def place_appointments(
 # --- databases -------------------------------------------------------------------------------
 
 
-def fresh_database(backend: str, *, workdir: Path, postgres_url: str) -> str:
-    """Like benchmarks.patient_search.fresh_database, under this benchmark's own name."""
+def fresh_database(
+    backend: str, *, workdir: Path, postgres_url: str, name: str = BENCH_DATABASE
+) -> str:
+    """Like benchmarks.patient_search.fresh_database, under a benchmark's own name."""
     if backend == "sqlite":
-        path = workdir / "frontdesk-bench-slots.db"
+        path = workdir / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
     url = make_url(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 MODELS = {

@@ -108,6 +108,14 @@ def test_a_kiosk_without_a_token_says_so_in_one_line(clinic, tmp_path):
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_a_malformed_birth_date_is_one_line_and_exit_2(clinic, tmp_path):
+    env = kiosk_env(clinic, "http://127.0.0.1:9", tmp_path / "kiosk")
+    result = check_in(clinic, env, "Anyone", "17/03/1956")
+    assert result.returncode == 2
+    assert result.stderr.startswith("frontdesk: error: ")
+    assert "YYYY-MM-DD" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 # --- two back-office processes on PostgreSQL -------------------------------------------------
 
 
