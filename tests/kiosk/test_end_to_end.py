@@ -123,7 +123,7 @@ def read_events(
     url: str, headers: dict[str, str], found: list[dict], ready: threading.Event
 ) -> None:
     with httpx.stream(
-        "GET", f"{url}/api/v1/queue/events", headers=headers, params={"max_events": 1}, timeout=30
+        "GET", f"{url}/api/v1/queue/events", headers=headers, params={"max_events": 2}, timeout=30
     ) as response:
         for line in response.iter_lines():
             if line.startswith(": connected"):
@@ -147,12 +147,17 @@ def test_two_processes_on_postgresql_both_stream_an_arrival_made_through_either(
             thread.start()
             assert ready.wait(10)
             streams.append((thread, found))
-        last_name, dob, patient_id = clinic.due_soon()[0]
-        result = check_in(clinic, kiosk_env(clinic, first.url, tmp_path / "kiosk"), last_name, dob)
-        assert result.returncode == 0, result.stderr
+        checked_in = []
+        for through, (last_name, dob, patient_id) in zip(
+            (first, second), clinic.due_soon()[:2], strict=True
+        ):
+            env = kiosk_env(clinic, through.url, tmp_path / f"kiosk-{through.port}")
+            result = check_in(clinic, env, last_name, dob)
+            assert result.returncode == 0, result.stderr
+            checked_in.append(patient_id)
         for thread, found in streams:
             thread.join(15)
-            assert [e["patient_id"] for e in found] == [patient_id]
+            assert [e["patient_id"] for e in found] == checked_in
     finally:
         first.stop()
         second.stop()
