@@ -3,16 +3,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlmodel import Session
 
 from backoffice.checkin import queue as queue_service
+from backoffice.checkin import review as review_service
 from backoffice.checkin import service as checkin_service
 from backoffice.checkin.codes import issue_check_in_code
-from backoffice.checkin.schemas import CheckInCode, QueueItem, QueueTransition, StaffAlertPublic
+from backoffice.checkin.schemas import (
+    CheckInCode,
+    DemographicChangePublic,
+    QueueItem,
+    QueueTransition,
+    StaffAlertPublic,
+)
 from backoffice.db import SessionDep
 from backoffice.devices.models import Device
 from backoffice.errors import PROBLEM_JSON
@@ -311,3 +319,70 @@ def check_in_code(
         detail={"appointment_id": str(appointment.id)},
     )
     return CheckInCode(appointment_id=appointment.id, token=token, expires_at=expires_at)
+
+
+# --- staff: what patients proposed at the kiosk -----------------------------------------
+
+ChangeReader = Annotated[Actor, Depends(require(Permission.PATIENTS_READ))]
+ChangeDecider = Annotated[Actor, Depends(require(Permission.PATIENTS_WRITE))]
+
+
+@queue_router.get(
+    "/demographic-changes",
+    name="demographic_changes.list",
+    response_model=Page[DemographicChangePublic],
+)
+def list_demographic_changes(
+    session: SessionDep,
+    actor: ChangeReader,
+    page: PageDep,
+    status: Literal["pending", "accepted", "rejected"] = "pending",
+    patient_id: uuid.UUID | None = None,
+) -> Page[DemographicChangePublic]:
+    rows = review_service.list_changes(
+        session,
+        actor=actor,
+        status=status,
+        patient_id=patient_id,
+        limit=page.limit + 1,
+        offset=page.offset,
+    )
+    return Page.from_rows([DemographicChangePublic.model_validate(r) for r in rows], page)
+
+
+def _decide(
+    request: Request, session: Session, actor: Actor, change_id: uuid.UUID, accept: bool
+) -> DemographicChangePublic:
+    change = review_service.decide(
+        session,
+        actor=actor,
+        broadcaster=request.app.state.queue_broadcaster,
+        change_id=change_id,
+        accept=accept,
+        cipher=request.app.state.cipher,
+        now=utcnow(),
+    )
+    return DemographicChangePublic.model_validate(change)
+
+
+@queue_router.post(
+    "/demographic-changes/{change_id}/accept",
+    name="demographic_changes.accept",
+    response_model=DemographicChangePublic,
+)
+def accept_demographic_change(
+    request: Request, session: SessionDep, actor: ChangeDecider, change_id: uuid.UUID
+) -> DemographicChangePublic:
+    """Apply the patient's correction to their record (validated like any edit)."""
+    return _decide(request, session, actor, change_id, accept=True)
+
+
+@queue_router.post(
+    "/demographic-changes/{change_id}/reject",
+    name="demographic_changes.reject",
+    response_model=DemographicChangePublic,
+)
+def reject_demographic_change(
+    request: Request, session: SessionDep, actor: ChangeDecider, change_id: uuid.UUID
+) -> DemographicChangePublic:
+    return _decide(request, session, actor, change_id, accept=False)

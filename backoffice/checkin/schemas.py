@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -53,3 +53,16 @@ class CheckInCode(BaseModel):
     appointment_id: uuid.UUID
     token: str
     expires_at: datetime
+
+
+class DemographicChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    arrival_id: uuid.UUID | None
+    changes: dict[str, Any]
+    status: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None

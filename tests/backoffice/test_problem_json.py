@@ -214,6 +214,9 @@ VALID: dict[str, dict[str, Any]] = {
     "alerts.list": {},
     "alerts.acknowledge": {},
     "appointments.check_in_code": {},
+    "demographic_changes.list": {},
+    "demographic_changes.accept": {},
+    "demographic_changes.reject": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -580,6 +583,10 @@ HAND_CASES = [
              field="open_only"),
     BadInput("alerts.list", "location_id-not-a-uuid", {"params": {"location_id": "x"}},
              field="location_id"),
+    BadInput("demographic_changes.list", "status-unknown", {"params": {"status": "maybe"}},
+             field="status"),
+    BadInput("demographic_changes.list", "patient_id-not-a-uuid",
+             {"params": {"patient_id": PHI}}, field="patient_id", secret=PHI),
     # the clinic's set-up
     BadInput("locations.list", "active-not-a-bool", {"params": {"active": "maybe"}},
              field="active"),
@@ -730,6 +737,7 @@ def path_values(session, cipher) -> dict[str, str]:
         "session_id": SOME_ID,
         "arrival_id": SOME_ID,
         "alert_id": SOME_ID,
+        "change_id": SOME_ID,
     }
 
 

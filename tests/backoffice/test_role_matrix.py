@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from backoffice.checkin.models import Arrival, CheckInSession, StaffAlert
+from backoffice.checkin.models import Arrival, CheckInSession, DemographicChange, StaffAlert
 from backoffice.clinic.models import Provider
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
@@ -140,6 +140,9 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "alerts.list": STAFF,
     "alerts.acknowledge": BOOKERS,
     "appointments.check_in_code": STAFF,
+    "demographic_changes.list": READERS,
+    "demographic_changes.accept": WRITERS,
+    "demographic_changes.reject": WRITERS,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -252,6 +255,7 @@ class World:
             "session_id": self.today["session_id"],
             "arrival_id": self.today["arrival_id"],
             "alert_id": self.today["alert_id"],
+            "change_id": self.today["change_id"],
             "location_id": self.location_id,
             "appointment_type_id": self.booking["appointment_type_id"],
             "rule_id": self.rule_id,
@@ -296,12 +300,16 @@ def checked_in_today(session, cipher, principals) -> dict[str, Any]:
         expected_version=waiting["appointment"].version,
     )  # fmt: skip
     alert = StaffAlert(kind="kiosk_throttled", message="Kiosk paused")
-    session.add_all([held, arrival, alert])
+    change = DemographicChange(
+        patient_id=waiting["patient"].id, arrival_id=arrival.id, changes={"phone": "+16175550142"}
+    )
+    session.add_all([held, arrival, alert, change])
     session.commit()
     return {
         "session_id": str(held.id),
         "arrival_id": str(arrival.id),
         "alert_id": str(alert.id),
+        "change_id": str(change.id),
         "location_id": str(waiting["location"].id),
         "appointment_id": str(visit["appointment"].id),
     }

@@ -1,6 +1,7 @@
 """The kiosk API: finding today's appointment with the least PHI, sessions, throttling,
 and a check-in recorded exactly once."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -268,3 +269,43 @@ def test_an_image_that_is_not_what_it_claims_is_refused(client, kiosk, visit):
         ),
     )
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "insurance_card.front_image")
+
+
+def test_staff_accept_a_proposed_phone_and_the_queue_flag_clears(
+    client, kiosk, principals, session, visit
+):
+    [match] = look_up(client, kiosk, by_name()).json()["matches"]
+    body = submission(
+        session_id=match["session_id"], demographic_changes={"phone": "(617) 555-0199"}
+    )
+    arrival_id = deliver(client, kiosk, body).json()["arrival_id"]
+    desk = principals.staff(Role.FRONT_DESK)
+    [change] = client.get("/api/v1/demographic-changes", headers=desk).json()["items"]
+    assert change["changes"] == {"phone": "(617) 555-0199"}
+    r = client.post(f"/api/v1/demographic-changes/{change['id']}/accept", headers=desk)
+    assert (r.status_code, r.json()["status"]) == (200, "accepted"), r.text
+    patient = client.get(f"/api/v1/patients/{change['patient_id']}", headers=desk).json()
+    assert patient["phone"] == "+16175550199"
+    session.expire_all()
+    assert "demographics_pending" not in session.get(Arrival, uuid.UUID(arrival_id)).flags
+    again = client.post(f"/api/v1/demographic-changes/{change['id']}/reject", headers=desk)
+    assert again.status_code == 409
+
+
+def test_a_rejected_change_leaves_the_record_alone(client, kiosk, principals, visit):
+    [match] = look_up(client, kiosk, by_name()).json()["matches"]
+    deliver(
+        client,
+        kiosk,
+        submission(session_id=match["session_id"], demographic_changes={"last_name": "Quimbey"}),
+    )
+    desk = principals.staff(Role.FRONT_DESK)
+    [change] = client.get("/api/v1/demographic-changes", headers=desk).json()["items"]
+    assert (
+        client.post(f"/api/v1/demographic-changes/{change['id']}/reject", headers=desk).json()[
+            "status"
+        ]
+        == "rejected"
+    )
+    patient = client.get(f"/api/v1/patients/{change['patient_id']}", headers=desk).json()
+    assert patient["last_name"] == "Quimby"
