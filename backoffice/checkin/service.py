@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -532,10 +531,6 @@ def _decode_image(data: str, media_type: str, field: str) -> bytes:
     return raw
 
 
-def _decode_png(data: str, field: str) -> bytes:
-    return _decode_image(data, "image/png", field)
-
-
 def submit_check_in(
     session: Session, ctx: KioskContext, *, submission: contract.CheckInSubmission
 ) -> contract.CheckInReceipt:
@@ -616,7 +611,7 @@ def submit_check_in(
                 document_id=signature.document_id,
                 document_sha256=signature.document_sha256,
                 strokes=[[list(p) for p in stroke] for stroke in signature.strokes],
-                png=_decode_png(signature.png, f"signatures.{i}.png"),
+                png=_decode_image(signature.png, "image/png", f"signatures.{i}.png"),
                 signed_at=signature.signed_at,
                 arrival_id=arrival.id,
                 device_id=ctx.device.id,
@@ -690,7 +685,3 @@ def arrival_flags(
     if arrival.arrived_at > appointment.starts_at + LATE_AFTER:
         flags.append(QueueFlag.LATE)
     return flags
-
-
-def request_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
