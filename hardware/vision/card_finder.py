@@ -110,7 +110,43 @@ def find_card_corners(frame: Pixels) -> tuple[Quad | None, float]:
             best = (score, quad, area)
     if best is None:
         return None, 1.0
-    return (best[1] / scale).astype(np.float32), best[2] / frame_area
+    quad = _refine(best[1], _edges(small))
+    return (quad / scale).astype(np.float32), best[2] / frame_area
+
+
+def _edges(small: Pixels) -> Pixels:
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    return cv2.Canny(cv2.GaussianBlur(gray, (5, 5), 0), 30, 90)
+
+
+def _intersection(a: Pixels, b: Pixels) -> Pixels | None:
+    (vx1, vy1, x1, y1), (vx2, vy2, x2, y2) = a.ravel(), b.ravel()
+    det = vx1 * (-vy2) - vy1 * (-vx2)
+    if abs(det) < 1e-6:
+        return None
+    t = ((x2 - x1) * (-vy2) - (y2 - y1) * (-vx2)) / det
+    return np.array([x1 + t * vx1, y1 + t * vy1], np.float32)
+
+
+def _refine(quad: Quad, edges: Pixels, band: int = 12) -> Quad:
+    """Fit each side to the straight edge pixels near it and meet them at the corners: the
+    region found may bulge where a glare spot or a shadow touched the card; its edges do not."""
+    lines = []
+    for i in range(4):
+        start, end = quad[i], quad[(i + 1) % 4]
+        side = np.zeros(edges.shape, np.uint8)
+        cv2.line(side, tuple(int(v) for v in start), tuple(int(v) for v in end), 255, 2 * band)
+        ys, xs = np.nonzero(cv2.bitwise_and(edges, side))
+        if len(xs) < 40:
+            return quad
+        points = np.column_stack([xs, ys]).astype(np.float32)
+        lines.append(cv2.fitLine(points, cv2.DIST_HUBER, 0, 0.01, 0.01))
+    corners = [_intersection(lines[i - 1], lines[i]) for i in range(4)]
+    if any(c is None for c in corners):
+        return quad
+    refined = np.array(corners, np.float32)
+    moved = float(np.abs(refined - quad).max())
+    return refined if moved < 4 * band else quad
 
 
 def straighten(frame: Pixels, corners: Quad) -> Pixels:
