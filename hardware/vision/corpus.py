@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ PAYERS = (
     ("Anthem Blue Cross", ("Pathway X", "Blue Access PPO", "HMO Select")),
     ("Kaiser Permanente", ("Gold 80 HMO", "Silver 70 HMO", "Platinum 90")),
     ("Molina Healthcare", ("Marketplace Silver", "Medicaid", "Bronze 250")),
-    ("Oscar", ("Simple Silver", "Classic Gold", "Bronze Saver")),
+    ("Oscar Health", ("Simple Silver", "Classic Gold", "Bronze Saver")),
     ("Ambetter", ("Balanced Care 12", "Essential Care 1", "Secure Care 5")),
 )
 LABELS = {
@@ -337,3 +338,103 @@ def _perspective_coefficients(
 
 
 CONDITIONS = {"scan": as_scan, "tilted": as_tilted, "photo": as_photo}
+
+
+# --- licences -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenceTruth:
+    first_name: str
+    middle_name: str | None
+    last_name: str
+    suffix: str | None
+    date_of_birth: date
+    expiration_date: date
+    issue_date: date
+    sex: str
+    license_number: str
+    address_line1: str
+    address_line2: str | None
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
+@dataclass
+class Licence:
+    image: Image.Image  # the back of the card, with its PDF417
+    truth: LicenceTruth
+    version: int
+    iin: str
+    payload: str
+
+
+STATES = (("VA", "636000", "Richmond", "23219"), ("NY", "636001", "Albany", "12207"),
+          ("TX", "636015", "Austin", "78701"), ("CA", "636014", "Sacramento", "95814"),
+          ("MA", "636002", "Boston", "02110"))  # fmt: skip
+
+
+def make_licence(seed: int, *, version: int | None = None) -> Licence:
+    """The back of a US licence: a PDF417 of an AAMVA payload (a random version 1-10 unless
+    given), some printed lines, and the card's colour."""
+    import zxingcpp
+
+    from hardware.vision.aamva_encode import encode
+
+    rng = random.Random(seed)
+    version = version if version is not None else rng.randrange(1, 11)
+    state, iin, city, zip_code = rng.choice(STATES)
+    born = date(rng.randrange(1940, 2006), rng.randrange(1, 13), rng.randrange(1, 29))
+    issued = date(rng.randrange(2019, 2026), rng.randrange(1, 13), rng.randrange(1, 29))
+    truth = LicenceTruth(
+        first_name=rng.choice(FIRST_NAMES),
+        middle_name=rng.choice((None, "Ann", "Lee", "Marie", "James")),
+        last_name=rng.choice(LAST_NAMES),
+        suffix=None,
+        date_of_birth=born,
+        expiration_date=issued.replace(year=issued.year + 8),
+        issue_date=issued,
+        sex=rng.choice(("M", "F")),
+        license_number=rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") + f"{rng.randrange(10**7, 10**8)}",
+        address_line1=f"{rng.randrange(1, 9999)} {rng.choice(('Main', 'Oak', 'Elm', 'Park'))} St",
+        address_line2=None,
+        city=city,
+        state=state,
+        postal_code=zip_code,
+        country="USA",
+    )
+    payload = encode(truth, version=version, iin=iin)
+    # Error correction level 5, within what issuers print (the standard asks for 3 or more).
+    barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.PDF417, ec_level="5")
+    code = Image.fromarray(np.asarray(barcode.to_image(scale=3))).convert("RGB")
+    width, height = CARD_SIZE
+    back = Image.new("RGB", CARD_SIZE, rng.choice(((248, 246, 240), (240, 244, 250))))
+    draw = ImageDraw.Draw(back)
+    code = code.resize(
+        (width - 120, min(height - 200, round(code.height * (width - 120) / code.width)))
+    )
+    back.paste(code, (60, 60))
+    small = _font(REGULAR_FONTS[0], 22)
+    draw.text(
+        (60, height - 110),
+        "This card is the property of the issuing state.",
+        font=small,
+        fill=(60, 60, 60),
+    )
+    draw.text(
+        (60, height - 75),
+        f"{state} DMV  ·  audit {rng.randrange(10**9)}",
+        font=small,
+        fill=(60, 60, 60),
+    )
+    return Licence(image=back, truth=truth, version=version, iin=iin, payload=payload)
+
+
+def as_tilted_licence(licence: Licence, seed: int) -> Image.Image:
+    """Up to 15 degrees, which the issue's accuracy target covers."""
+    rng = random.Random(seed)
+    angle = rng.choice((-1, 1)) * rng.uniform(2, 15)
+    page = _on_background(licence.image, (1500, 1200), (248, 248, 245), angle, rng)
+    return _noise(page, rng, 3).filter(ImageFilter.GaussianBlur(0.5))

@@ -20,8 +20,31 @@ class OcrUnavailable(RuntimeError):
     """Tesseract is not installed (Debian: tesseract-ocr tesseract-ocr-eng)."""
 
 
+BAND_SHARE = 0.3  # the top of a card, where the payer's name is often light on colour
+
+
 def read_words(card: Pixels) -> list[OcrWord]:
+    """Every word on the card. The top band is read a second time in negative, since light
+    print on a coloured band can escape the first pass; words already read are not added
+    again."""
     gray = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY) if card.ndim == 3 else card
+    words = _tesseract(gray)
+    band = 255 - gray[: int(gray.shape[0] * BAND_SHARE)]
+    words += [w for w in _tesseract(band) if not any(_overlap(w, seen) for seen in words)]
+    return words
+
+
+def _overlap(a: OcrWord, b: OcrWord) -> bool:
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return (
+        width > 0
+        and height > 0
+        and width * height > 0.3 * min(a.width * a.height, b.width * b.height)
+    )
+
+
+def _tesseract(gray: Pixels) -> list[OcrWord]:
     try:
         data = pytesseract.image_to_data(
             gray, config=TESSERACT_CONFIG, output_type=pytesseract.Output.DICT
