@@ -57,7 +57,7 @@ def _card_mask(small: Pixels) -> Pixels:
     """Pixels that are card rather than background: edges (the card's outline, its print)
     and anything far from the background's colour, closed into one solid region. Colour,
     not grey: an orange band on a brown table has the same brightness."""
-    colour = cv2.GaussianBlur(small if small.ndim == 3 else cv2.merge([small] * 3), (5, 5), 0)
+    colour = cv2.GaussianBlur(small if small.ndim == 3 else cv2.merge([small] * 3), (9, 9), 0)
     border = np.concatenate(
         [
             colour[:6].reshape(-1, 3),
