@@ -94,7 +94,7 @@ def find_card_corners(frame: Pixels) -> tuple[Quad | None, float]:
     best: tuple[float, Quad, float] | None = None
     for contour in contours:
         area = cv2.contourArea(contour)
-        if area < 0.02 * frame_area or area > 0.98 * frame_area:
+        if area < 0.01 * frame_area or area > 0.98 * frame_area:
             continue
         hull = cv2.convexHull(contour)
         approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
