@@ -91,6 +91,8 @@ _PERCENT = re.compile(r"\d{1,3}(\.\d+)?%")
 # In a code of letters and digits, a look-alike letter touching a digit ("AETNAO1"): either
 # may be right, so nothing is corrected, and staff look.
 _DOUBTFUL_IN_CODE = re.compile(r"[OILSBZ](?=\d)|(?<=\d)[OILSBZ]")
+# The closing run of digits and digit look-alikes of a code, after at least one letter.
+_DIGIT_TAIL = re.compile(r"(?<=[A-Z])[0-9OIL]+$")
 _STRAY_MARKS = "_~`'\"\u2014\u2013"  # what Tesseract leaves from lines, dots and dust
 _LABEL_THEN_VALUE = re.compile(r"([A-Za-z][A-Za-z.\-]*)([:#]|(?=\$))(.*)")
 _GLUED_LABEL = re.compile(r"(Rx(?:BIN|PCN|GROUP|GRP)|BIN|PCN|GRP)([:#]?)(\w.*)", re.IGNORECASE)
@@ -527,6 +529,18 @@ def _code_reader(shape: re.Pattern[str], what: str) -> Callable[[Sequence[_Token
             return _Read(code, 1, WRONG_SHAPE, (f"{raw!r} does not look like a {what}",))
         if _mixed_case(raw):
             return _Read(code, 1, AMBIGUOUS, (f"{raw!r} mixes capitals and small letters",))
+        tail = _DIGIT_TAIL.search(code)
+        if tail and any(ch in _DIGITS for ch in tail.group()):
+            # "AETNAO1": a code's closing number is digits, so an O or I among them is one.
+            fixed = code[: tail.start()] + "".join(_AS_DIGIT.get(ch, ch) for ch in tail.group())
+            if fixed != code and not _DOUBTFUL_IN_CODE.search(fixed):
+                note = f"read {code!r}, corrected to {fixed!r}"
+                return _Read(
+                    fixed,
+                    1,
+                    PER_CORRECTION ** sum(a != b for a, b in zip(code, fixed, strict=True)),
+                    (note,),
+                )
         doubtful = _DOUBTFUL_IN_CODE.search(code)
         if doubtful:
             note = f"{doubtful.group()!r} in {code!r} may be misread (O or 0, I or 1, ...)"

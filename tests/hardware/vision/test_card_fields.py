@@ -573,12 +573,21 @@ def test_a_pcn_is_kept_as_printed(printed: str) -> None:
 
 @pytest.mark.parametrize(
     ("label", "printed"),
-    [("RxGRP", "AETNAO1"), ("RxGRP", "RX1Z34"), ("RxPCN", "MEDDADy"), ("RxGRP", "CIGNArx")],
+    [("RxGRP", "RX1Z34"), ("RxPCN", "MEDDADy"), ("RxGRP", "CIGNArx"), ("RxGRP", "AETNAO1X")],
 )
 def test_a_code_that_may_be_misread_needs_review(label: str, printed: str) -> None:
     reading = read(f"{label}: {printed}")
 
     assert reading[CardFieldName.RX_GRP if label == "RxGRP" else CardFieldName.RX_PCN].needs_review
+
+
+@pytest.mark.parametrize(("printed", "meant"), [("AETNAO1", "AETNA01"), ("RXI234", "RX1234")])
+def test_a_codes_closing_number_is_read_as_digits(printed: str, meant: str) -> None:
+    reading = read(f"RxGRP: {printed}")[CardFieldName.RX_GRP]
+
+    assert reading.value == meant
+    assert reading.notes == (f"read {printed!r}, corrected to {meant!r}",)
+    assert reading.confidence < read(f"RxGRP: {meant}")[CardFieldName.RX_GRP].confidence
 
 
 @pytest.mark.parametrize("printed", ["AETNA01", "RX1234", "CIGNARX", "UHEALTH"])
