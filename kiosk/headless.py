@@ -49,11 +49,22 @@ class HeadlessOutcome:
 
 
 def _card(front: Path, back: Path | None) -> InsuranceCard:
+    """The card's images as taken, and the fields the kiosk reads from them (OCR), so staff
+    start from a reading with its confidences rather than from the picture alone."""
+    from hardware.vision.card_reader import UnreadableImage, load_image, read_insurance_card
+    from hardware.vision.ocr import OcrUnavailable
+
     media = "image/png" if front.suffix.lower() == ".png" else "image/jpeg"
+    try:
+        read = read_insurance_card(load_image(front), load_image(back) if back else None)
+        fields = read.reading.as_card_fields()
+    except (UnreadableImage, OcrUnavailable):
+        fields = {}  # staff read it from the images
     return InsuranceCard(
         front_image=base64.b64encode(front.read_bytes()).decode(),
         back_image=None if back is None else base64.b64encode(back.read_bytes()).decode(),
         media_type=media,
+        fields=fields,
     )
 
 

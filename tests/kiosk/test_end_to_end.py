@@ -4,12 +4,14 @@ client and the outbox to `frontdesk backoffice serve`, and the arrival on the qu
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hardware.vision.corpus import as_scan, make_card
 from tests.conftest import fresh_database_url
 from tests.fixtures.servers import BackOffice, Clinic, free_port, kiosk_env, seeded_clinic
 
@@ -45,14 +47,21 @@ def check_in(clinic: Clinic, env: dict[str, str], last_name: str, dob: str, *ext
 def test_a_headless_check_in_appears_on_the_queue(clinic, backoffice, tmp_path):
     last_name, dob, patient_id = clinic.due_soon()[0]
     env = kiosk_env(clinic, backoffice.url, tmp_path / "kiosk")
-    card = tmp_path / "card.png"
-    card.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    result = check_in(clinic, env, last_name, dob, "--card-front", str(card))
+    card = make_card(3)
+    as_scan(card, 3).save(tmp_path / "card.png")
+    result = check_in(clinic, env, last_name, dob, "--card-front", str(tmp_path / "card.png"))
     assert result.returncode == 0, result.stderr
     assert "delivered to the back office" in result.stdout
     [arrival] = [i for i in queue(backoffice) if i["patient_id"] == patient_id]
     assert arrival["state"] == "waiting"
     assert "insurance_to_review" in arrival["flags"]
+    # The kiosk read the card (OCR) and the back office kept the reading for review.
+    database = clinic.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as conn:
+        [(fields,)] = conn.execute("SELECT fields FROM card_captures").fetchall()
+    read = json.loads(fields)
+    assert read["member_id"]["value"] == card.truth.member_id
+    assert 0 < read["member_id"]["confidence"] <= 1
     status = json.loads(clinic.run("kiosk", "outbox", "status", "--json", env=env).stdout)
     assert (status["pending"], status["held"]) == (0, 0)
 
