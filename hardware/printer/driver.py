@@ -7,7 +7,6 @@ port again, so a printer plugged back in works without restarting the kiosk.
 from __future__ import annotations
 
 import contextlib
-import termios
 from types import TracebackType
 
 import serial
@@ -23,11 +22,9 @@ from hardware.printer.protocol import (
     parse_status_reply,
     status_request,
 )
+from hardware.serial_port import PORT_ERRORS
 
 __all__ = ["SerialReceiptPrinter"]
-
-# What an unplugged or vanished port raises, depending on the call that meets it.
-PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class SerialReceiptPrinter:

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import select
-import termios
 import time
 from types import TracebackType
 
 import serial
 
 from hardware.scanner.protocol import MAX_SCAN_LENGTH, ScanBuffer
+from hardware.serial_port import PORT_ERRORS
 
 __all__ = ["SerialBarcodeScanner"]
-
-# What an unplugged or vanished port raises, depending on the call that meets it.
-PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class SerialBarcodeScanner:
