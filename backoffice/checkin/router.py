@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
@@ -13,7 +13,6 @@ from sqlmodel import Session
 from backoffice.checkin import queue as queue_service
 from backoffice.checkin import review as review_service
 from backoffice.checkin import service as checkin_service
-from backoffice.checkin.codes import issue_check_in_code
 from backoffice.checkin.schemas import (
     CheckInCode,
     DemographicChangePublic,
@@ -27,7 +26,6 @@ from backoffice.errors import PROBLEM_JSON
 from backoffice.kit.columns import utcnow
 from backoffice.kit.idempotency import run_once
 from backoffice.kit.pagination import Page, PageDep
-from backoffice.scheduling import service as scheduling_service
 from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
@@ -306,19 +304,12 @@ def check_in_code(
 ) -> CheckInCode:
     """The QR code for an appointment confirmation: the kiosk finds the appointment from it
     and then asks for the date of birth. It lapses half a day after the appointment."""
-    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
-    expires_at = appointment.ends_at + timedelta(hours=12)
-    token = issue_check_in_code(
-        appointment.id, expires_at=expires_at, signing_key=request.app.state.signing_key
-    )
-    actor.audit(
+    return checkin_service.check_in_code(
         session,
-        "appointments.check_in_code",
-        resource_type="patient",
-        resource_id=appointment.patient_id,
-        detail={"appointment_id": str(appointment.id)},
+        actor=actor,
+        appointment_id=appointment_id,
+        signing_key=request.app.state.signing_key,
     )
-    return CheckInCode(appointment_id=appointment.id, token=token, expires_at=expires_at)
 
 
 # --- staff: what patients proposed at the kiosk -----------------------------------------

@@ -19,14 +19,14 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
 from backoffice.checkin import throttle
 from backoffice.checkin.broadcast import QueueBroadcaster
-from backoffice.checkin.codes import read_check_in_code
+from backoffice.checkin.codes import issue_check_in_code, read_check_in_code
 from backoffice.checkin.models import (
     Arrival,
     CardCapture,
@@ -37,6 +37,7 @@ from backoffice.checkin.models import (
     LookupAttempt,
     StaffAlert,
 )
+from backoffice.checkin.schemas import CheckInCode
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices.models import Device
 from backoffice.patients.matching import search_key
@@ -52,6 +53,7 @@ from shared.errors import AppError, FieldError, InvalidInput, TooManyRequests
 SESSION_LIFETIME = timedelta(minutes=10)
 MAX_BIRTH_DATE_FAILURES = 3
 LATE_AFTER = timedelta(minutes=10)
+CODE_LIFETIME_AFTER_VISIT = timedelta(hours=12)
 CHECKABLE_STATUSES = ("scheduled", "confirmed")
 CHECKED_IN_STATUSES = ("arrived", "roomed", "in_progress", "completed")
 IMAGE_SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
@@ -421,16 +423,11 @@ def consents_needed(
         when = last_signed.get(document.sha256)
         fresh = when is not None and (
             document.renew_after_days is None
-            or _aware(when) > now - timedelta(days=document.renew_after_days)
+            or when > now - timedelta(days=document.renew_after_days)
         )
         if not fresh:
             needed.append(document)
     return needed
-
-
-def _aware(value: datetime) -> datetime:
-    """An aggregate comes back without the column type's UTC tagging on SQLite."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def document_contract(document: ConsentDocument) -> contract.ConsentDocument:
@@ -685,3 +682,19 @@ def arrival_flags(
     if arrival.arrived_at > appointment.starts_at + LATE_AFTER:
         flags.append(QueueFlag.LATE)
     return flags
+
+
+def check_in_code(
+    session: Session, *, actor: Actor, appointment_id: uuid.UUID, signing_key: bytes | str
+) -> CheckInCode:
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    expires_at = appointment.ends_at + CODE_LIFETIME_AFTER_VISIT
+    token = issue_check_in_code(appointment.id, expires_at=expires_at, signing_key=signing_key)
+    actor.audit(
+        session,
+        "appointments.check_in_code",
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={"appointment_id": str(appointment.id)},
+    )
+    return CheckInCode(appointment_id=appointment.id, token=token, expires_at=expires_at)

@@ -32,16 +32,13 @@ from backoffice.scheduling.schemas import (
     ScheduleExceptionPublic,
     ScheduleRuleIn,
 )
-from backoffice.scheduling.service import lock_calendar, weekly_rule
+from backoffice.scheduling.service import CLOSING_KINDS, lock_calendar, weekly_rule
 from backoffice.scheduling.slots import WeeklyRule
 from backoffice.security.actor import Actor
 from shared.enums import ScheduleExceptionKind
 from shared.errors import FieldError, InvalidInput, NotFound
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-CLOSING_KINDS = frozenset(
-    {ScheduleExceptionKind.PTO, ScheduleExceptionKind.HOLIDAY, ScheduleExceptionKind.CLOSURE}
-)
 
 
 # --- pure checks ---------------------------------------------------------------------------

@@ -80,12 +80,15 @@ from backoffice.scheduling.slots import (
 )
 from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.actor import Actor
-from shared.enums import PatientStatus
+from shared.enums import PatientStatus, ScheduleExceptionKind
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 
 MAX_SEARCH_DAYS = 92
 ALTERNATIVE_REACH = (timedelta(hours=12), timedelta(days=3), timedelta(days=14))
-CLOSING_KINDS = ("pto", "holiday", "closure")
+# Exceptions that take time out of a provider's week (the rest add time).
+CLOSING_KINDS = frozenset(
+    {ScheduleExceptionKind.PTO, ScheduleExceptionKind.HOLIDAY, ScheduleExceptionKind.CLOSURE}
+)
 
 
 class SlotUnavailable(Conflict):
