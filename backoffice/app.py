@@ -24,6 +24,8 @@ from backoffice.db import SessionDep, make_engine
 from backoffice.devices.router import devices_router, kiosk_router
 from backoffice.errors import install_error_handlers
 from backoffice.patients.router import patients_router
+from backoffice.payments.router import kiosk_payments_router, payments_router, webhooks_router
+from backoffice.payments.service import Payments
 from backoffice.scheduling.router import scheduling_router
 from backoffice.security.crypto import FieldCipher, load_keyring
 from backoffice.settings import Settings, get_settings
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.signing_key = settings.signing_key()
     app.state.on_request_failure = record_request_failure
     app.state.queue_broadcaster = broadcaster
+    app.state.payments = Payments.from_settings(settings)
 
     api = APIRouter(prefix=f"/api/{API_VERSION}")
     for router in (
@@ -88,6 +91,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         scheduling_router,
         checkin_router,
         queue_router,
+        kiosk_payments_router,
+        payments_router,
+        webhooks_router,
     ):
         api.include_router(router)
     app.include_router(api)

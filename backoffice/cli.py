@@ -1,4 +1,4 @@
-"""Back-office commands: serve, db, users, devices, audit, keys, demo."""
+"""Back-office commands: serve, db, users, devices, payments, audit, keys, demo."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 keys_app = typer.Typer(help="Field-encryption keys.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo clinic.", no_args_is_help=True)
 wait_list_app = typer.Typer(help="The appointment wait list.", no_args_is_help=True)
+payments_app = typer.Typer(help="Card payments.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
@@ -36,6 +37,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(keys_app, name="keys")
     root.add_typer(demo_app, name="demo")
     root.add_typer(wait_list_app, name="wait-list")
+    root.add_typer(payments_app, name="payments")
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -173,19 +175,69 @@ def devices_add_kiosk(
     typer.echo(f"token (shown once; set FRONTDESK_KIOSK_TOKEN on the kiosk): {token}")
 
 
-@devices_app.command("revoke")
-def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
+def _device_named(session: Session, name: str):  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from backoffice.devices import service as devices_service
     from backoffice.devices.models import Device
 
+    device = session.exec(select(Device).where(Device.name == name)).first()
+    if device is None:
+        raise AppError(f"no device named {name!r}")
+    return device
+
+
+@devices_app.command("revoke")
+def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
+    from backoffice.devices import service as devices_service
+
     with _session() as session:
-        device = session.exec(select(Device).where(Device.name == name)).first()
-        if device is None:
-            raise AppError(f"no device named {name!r}")
-        devices_service.revoke(session, actor=_cli_actor(), device=device)
+        devices_service.revoke(session, actor=_cli_actor(), device=_device_named(session, name))
     typer.echo(f"revoked {name}")
+
+
+@devices_app.command("set-reader")
+def devices_set_reader(
+    name: Annotated[str, typer.Argument(help="The kiosk")],
+    reader_id: Annotated[
+        str, typer.Argument(help="Its card reader: the Stripe Terminal reader id (tmr_…)")
+    ],
+) -> None:
+    """Pair a kiosk with the card reader beside it; its copays are taken there."""
+    from backoffice.devices import service as devices_service
+
+    with _session() as session:
+        devices_service.set_payment_reader(
+            session, actor=_cli_actor(), device=_device_named(session, name), reader_id=reader_id
+        )
+    typer.echo(f"{name} takes payments on {reader_id}")
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    older_than_seconds: Annotated[
+        int, typer.Option("--older-than", help="Leave payments touched more recently alone")
+    ] = 60,
+) -> None:
+    """Bring unfinished card payments in line with the payment service: after an outage, or
+    from a timer every few minutes. Exit 1 if the service did not answer."""
+    from datetime import timedelta
+
+    from backoffice.kit.columns import utcnow
+    from backoffice.payments.service import Payments, reconcile
+
+    payments = Payments.from_settings(get_settings())
+    with _session() as session:
+        result = reconcile(
+            session, payments, now=utcnow(), older_than=timedelta(seconds=older_than_seconds)
+        )
+    for payment_id, status in result.changed.items():
+        typer.echo(f"payment {payment_id}: {status}")
+    typer.echo(f"{result.looked_at} unfinished, {len(result.changed)} brought up to date")
+    if not result.complete:
+        raise AppError("the payment service did not answer; run again later")
 
 
 # --- audit -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from backoffice.clinic import models as clinic_models
 from backoffice.devices import models as devices_models
 from backoffice.kit import idempotency as idempotency_models
 from backoffice.patients import models as patients_models
+from backoffice.payments import models as payments_models
 from backoffice.scheduling import models as scheduling_models
 from backoffice.staff import models as staff_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "devices_models",
     "idempotency_models",
     "patients_models",
+    "payments_models",
     "scheduling_models",
     "staff_models",
 ]

@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -42,6 +43,18 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     sql_echo: bool = False
+    clinic_name: str = Field(default="Frontdesk Clinic", max_length=80, description="On receipts")
+
+    # Payments: "simulated" is a reader in memory (the demo); "stripe" is Stripe Terminal.
+    payments_provider: Literal["simulated", "stripe", "none"] = "simulated"
+    payments_currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = Field(
+        default=None, description="Another address for Stripe's API: tests point it at a fake"
+    )
+    # A reader still waiting for a card after this long is stopped by the reconciler.
+    payment_reader_timeout_seconds: int = Field(default=180, ge=30, le=900)
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,10 @@ from typing import Annotated
 
 import typer
 
+from hardware.ports import ReceiptPrinter
+from hardware.printer import SimulatedPrinter
 from shared.errors import AppError
+from shared.money import format_dollars
 
 kiosk_app = typer.Typer(help="The lobby kiosk: check-in and its outbox.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Check-ins waiting to reach the back office.", no_args_is_help=True)
@@ -68,6 +71,12 @@ def check_in(
     ] = None,
     sign: Annotated[bool, typer.Option("--sign", help="Sign the consent forms asked for")] = False,
     pay: Annotated[bool, typer.Option("--pay", help="Pay the copay on the card reader")] = False,
+    card: Annotated[
+        str, typer.Option("--card", help="Test mode: the test card tapped on the reader")
+    ] = "4242424242424242",
+    receipt: Annotated[
+        bool, typer.Option("--receipt", help="Print the receipt (FRONTDESK_KIOSK_PRINTER_PORT)")
+    ] = False,
 ) -> None:
     """Run one check-in through the kiosk's flow and outbox, as a patient would."""
     from kiosk.driver import ConsentCache, FlowDriver
@@ -87,6 +96,7 @@ def check_in(
             client=client,
             outbox=outbox,
             consent_cache=ConsentCache(settings.consent_cache_path),
+            printer=_printer(settings.printer_port) if receipt else None,
         )
         try:
             outcome = run(
@@ -97,6 +107,8 @@ def check_in(
                 card_back=card_back,
                 sign=sign,
                 pay=pay,
+                test_card=card,
+                receipt=receipt,
             )
         except HeadlessError as exc:
             raise AppError(str(exc)) from exc
@@ -109,6 +121,17 @@ def check_in(
     )
     mode = " (recorded offline)" if outcome.offline else ""
     typer.echo(f"checked in{mode}: {outcome.check_in_id}, {where}")
+    if outcome.paid_cents:
+        typer.echo(f"copay paid: {format_dollars(outcome.paid_cents)}")
+
+
+def _printer(port: str | None) -> ReceiptPrinter:
+    """The serial printer configured, else one in memory (a kiosk set up without one)."""
+    if port is None:
+        return SimulatedPrinter()
+    from hardware.printer.driver import SerialReceiptPrinter
+
+    return SerialReceiptPrinter(port)
 
 
 @outbox_app.command("status")

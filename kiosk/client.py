@@ -103,6 +103,24 @@ class BackOfficeClient:
     def copay(self, session_id: uuid.UUID) -> contract.CopayDue:
         return contract.CopayDue.model_validate(self._json("GET", f"/sessions/{session_id}/copay"))
 
+    def start_payment(self, session_id: uuid.UUID, check_in_id: uuid.UUID) -> contract.PaymentState:
+        body = {"check_in_id": str(check_in_id)}
+        return _payment(self._json("POST", f"/sessions/{session_id}/payment", body))
+
+    def payment(self, check_in_id: uuid.UUID) -> contract.PaymentState:
+        return _payment(self._json("GET", f"/payments/{check_in_id}"))
+
+    def cancel_payment(
+        self, check_in_id: uuid.UUID, reason: contract.PaymentFailure
+    ) -> contract.PaymentState:
+        body = {"reason": reason.value}
+        return _payment(self._json("POST", f"/payments/{check_in_id}/cancel", body))
+
+    def present_test_card(self, check_in_id: uuid.UUID, number: str) -> contract.PaymentState:
+        """Test mode only: a test card tapped on the reader (the demo's simulated reader)."""
+        body = {"number": number}
+        return _payment(self._json("POST", f"/payments/{check_in_id}/test-card", body))
+
     def end_session(self, session_id: uuid.UUID) -> None:
         self._json("DELETE", f"/sessions/{session_id}")
 
@@ -134,6 +152,10 @@ class HttpTransport:
             _problem(response) if response.status_code >= 400 else response.json(),
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         )
+
+
+def _payment(answer: Any) -> contract.PaymentState:
+    return contract.PaymentState.model_validate(answer)
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

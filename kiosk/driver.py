@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hardware.ports import ReceiptPrinter
+from hardware.printer import PrinterError
 from kiosk.client import BackOfficeClient, BackOfficeUnreachable, HttpTransport, KioskApiError
 from kiosk.flow import (
     BirthDateChecked,
+    CancelPayment,
     CheckBirthDate,
     CheckInFlow,
     ConsentsLoaded,
@@ -22,19 +26,30 @@ from kiosk.flow import (
     Effect,
     Event,
     FlowErrorCode,
+    FollowPayment,
     LoadCachedConsents,
     LoadConsents,
     LoadCopay,
     LoadDetails,
     Lookup,
     LookupAnswered,
+    PaymentUpdated,
+    PrintReceipt,
     ReleaseSession,
     Request,
     RequestFailed,
+    StartPayment,
     Submit,
 )
 from kiosk.outbox import DeliveryReport, Outbox, OutgoingRequest
-from shared.contracts.kiosk import KIOSK_API, ConsentDocument, ConsentsNeeded, KioskErrorCode
+from kiosk.receipts import printed_receipt
+from shared.contracts.kiosk import (
+    KIOSK_API,
+    ConsentDocument,
+    ConsentsNeeded,
+    KioskErrorCode,
+    PaymentState,
+)
 
 log = logging.getLogger("frontdesk.kiosk")
 
@@ -72,14 +87,17 @@ class FlowDriver:
         client: BackOfficeClient,
         outbox: Outbox,
         consent_cache: ConsentCache,
+        printer: ReceiptPrinter | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.flow = flow
         self._client = client
         self._outbox = outbox
         self._consents = consent_cache
+        self._printer = printer
         self._clock = clock
         self.last_delivery: DeliveryReport | None = None
+        self.printer_problem: str | None = None  # why the last receipt did not print
 
     def now(self) -> datetime:
         return self._clock()
@@ -100,6 +118,9 @@ class FlowDriver:
         if isinstance(effect, ReleaseSession):
             with contextlib.suppress(BackOfficeUnreachable, KioskApiError):
                 self._client.end_session(effect.session_id)  # else it lapses in minutes
+            return None
+        if isinstance(effect, PrintReceipt):
+            self._print(effect)
             return None
         assert isinstance(effect, Request)
         return self._answer(effect)
@@ -125,6 +146,8 @@ class FlowDriver:
                 return CopayLoaded(
                     at=at, request=request, copay=self._client.copay(request.session_id)
                 )
+            if isinstance(request, StartPayment | FollowPayment | CancelPayment):
+                return PaymentUpdated(at=self.now(), request=request, payment=self._pay(request))
         except BackOfficeUnreachable:
             return RequestFailed(
                 at=self.now(), request=request, code=FlowErrorCode.BACK_OFFICE_UNREACHABLE
@@ -132,6 +155,25 @@ class FlowDriver:
         except KioskApiError as exc:
             return RequestFailed(at=self.now(), request=request, code=_flow_code(exc.code))
         raise TypeError(f"no way to answer {type(request).__name__}")
+
+    def _pay(self, request: StartPayment | FollowPayment | CancelPayment) -> PaymentState:
+        client = self._client
+        if isinstance(request, StartPayment):
+            return client.start_payment(request.session_id, request.check_in_id)
+        if isinstance(request, FollowPayment):
+            return client.payment(request.check_in_id)
+        return client.cancel_payment(request.check_in_id, request.reason)
+
+    def _print(self, effect: PrintReceipt) -> None:
+        self.printer_problem = None
+        if self._printer is None:
+            self.printer_problem = "this kiosk has no receipt printer"
+            return
+        try:
+            self._printer.print_receipt(printed_receipt(effect.receipt))
+        except PrinterError as exc:  # paper out, unplugged: the desk can print one
+            self.printer_problem = str(exc) or type(exc).__name__
+            log.warning("receipt not printed (%s)", type(exc).__name__)
 
     def _check_birth_date(self, request: CheckBirthDate) -> Event:
         try:
@@ -155,6 +197,16 @@ class FlowDriver:
         )
         # Try at once; if the back office is away, the outbox keeps it for later.
         self.last_delivery = self._outbox.deliver_due(HttpTransport(self._client))
+
+    def present_test_card(self, check_in_id: uuid.UUID, number: str) -> bool:
+        """Test mode only (the simulated reader): a test card tapped. False when the back
+        office does not take test cards (a live reader): a real card is then awaited."""
+        try:
+            self._client.present_test_card(check_in_id, number)
+        except (BackOfficeUnreachable, KioskApiError) as exc:
+            log.info("no test card presented (%s)", type(exc).__name__)
+            return False
+        return True
 
     def refresh_consent_cache(self) -> None:
         try:

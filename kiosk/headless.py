@@ -4,7 +4,9 @@ same client and the same outbox as the touchscreen, with scripted answers."""
 from __future__ import annotations
 
 import base64
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,12 +22,18 @@ from kiosk.flow import (
     LanguageChosen,
     MatchChosen,
     PayAtDesk,
+    PayByCard,
+    ReceiptRequested,
     Signed,
     Started,
     Step,
+    Tick,
 )
 from kiosk.signature import render_png
-from shared.contracts.kiosk import ByNameAndBirthDate, InsuranceCard, Signature
+from shared.contracts.kiosk import ByNameAndBirthDate, InsuranceCard, PaymentStatus, Signature
+
+APPROVED_TEST_CARD = "4242424242424242"
+POLL_SECONDS = 0.3
 
 # A signature-like scribble: two strokes across the pad, 10 ms between points.
 SCRIBBLE = (
@@ -45,6 +53,7 @@ class HeadlessOutcome:
     check_in_id: uuid.UUID
     offline: bool
     delivered: bool
+    paid_cents: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -77,7 +86,10 @@ def check_in(
     card_back: Path | None = None,
     sign: bool = False,
     pay: bool = False,
+    test_card: str = APPROVED_TEST_CARD,
+    receipt: bool = False,
     language: str = "en",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> HeadlessOutcome:
     flow, notes = driver.flow, []
     check_in_id = uuid.uuid4()
@@ -123,18 +135,24 @@ def check_in(
             )
             driver.send(Signed(at=driver.now(), signature=signature))
         elif step is Step.COPAY:
-            due = flow.copay_due
-            if pay and due is not None:
-                # The card reader arrives with the payments issue; until then --pay can only
-                # record what the desk took.
-                notes.append(
-                    "no card reader on this kiosk yet: the copay is to be paid at the desk"
-                )
-            driver.send(PayAtDesk(at=driver.now()))
+            if pay and flow.payment is None and flow.payment_problem is None:
+                _pay_by_card(driver, test_card, sleep)
+            if flow.step is Step.COPAY:
+                if pay:
+                    problem = flow.payment_problem or "not taken"
+                    notes.append(
+                        f"the card payment did not go through ({problem}): pay at the desk"
+                    )
+                driver.send(PayAtDesk(at=driver.now()))
         else:
             raise HeadlessError(f"stopped at the {step.value} step")
     if flow.step is Step.ERROR:
         raise HeadlessError(f"check-in failed: {flow.error_code}")
+    paid = flow.receipt.amount_cents if flow.receipt else 0
+    if receipt and flow.receipt is not None:
+        driver.send(ReceiptRequested(at=driver.now()))
+        if driver.printer_problem:
+            notes.append(f"the receipt was not printed: {driver.printer_problem}")
     report = driver.last_delivery
     return HeadlessOutcome(
         step=flow.step,
@@ -142,5 +160,20 @@ def check_in(
         check_in_id=check_in_id,
         offline=offline,
         delivered=bool(report and report.delivered),
+        paid_cents=paid,
         notes=notes,
     )
+
+
+def _pay_by_card(driver: FlowDriver, test_card: str, sleep: Callable[[float], None]) -> None:
+    """Start the payment and follow it as the screen would, once a tick; in test mode the
+    test card is "tapped" as soon as the reader waits for one."""
+    flow = driver.flow
+    driver.send(PayByCard(at=driver.now()))
+    tapped = False
+    while flow.step is Step.COPAY and flow.paying:
+        payment = flow.payment
+        if not tapped and payment is not None and payment.status is PaymentStatus.WAITING_FOR_CARD:
+            tapped = driver.present_test_card(payment.check_in_id, test_card)
+        sleep(POLL_SECONDS)
+        driver.send(Tick(at=driver.now()))

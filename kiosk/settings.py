@@ -17,6 +17,7 @@ class KioskSettings(BaseSettings):
     token: SecretStr | None = Field(default=None, description="From `frontdesk devices add-kiosk`")
     var_dir: Path = Field(default=Path("var/kiosk"), description="Outbox, its key, form cache")
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    printer_port: str | None = Field(default=None, description="The receipt printer, /dev/tty…")
 
     @property
     def outbox_path(self) -> Path:

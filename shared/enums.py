@@ -70,6 +70,7 @@ class AppointmentCategory(StrEnum):
     PRIMARY_CARE = "primary_care"
     SPECIALIST = "specialist"
     PROCEDURE = "procedure"
+    URGENT_CARE = "urgent_care"
     TELEHEALTH = "telehealth"
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import phonenumbers
+from pydantic import Field
 
 US_STATES = frozenset(
     (
@@ -12,6 +14,8 @@ US_STATES = frozenset(
         "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI AA AE AP"
     ).split()
 )
+# Money on the wire: whole cents, never a float; strict so 12.5 or "1250" is refused.
+Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 _POSTAL_CODE = re.compile(r"^\d{5}(-\d{4})?$")
 _SSN = re.compile(r"^(?!000|666|9\d\d)\d{3}-?(?!00)\d{2}-?(?!0000)\d{4}$")
 

@@ -41,9 +41,11 @@ from backoffice.checkin.schemas import CheckInCode
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices.models import Device
 from backoffice.patients.matching import search_key
-from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.patients.models import Patient
+from backoffice.payments import ledger
+from backoffice.payments.copay import copay_due
 from backoffice.scheduling import service as scheduling_service
-from backoffice.scheduling.models import Appointment, AppointmentType
+from backoffice.scheduling.models import Appointment
 from backoffice.security.actor import Actor
 from shared.contracts import kiosk as contract
 from shared.contracts.kiosk import KioskErrorCode, QueueFlag
@@ -449,32 +451,15 @@ def consents_for_session(
     return contract.ConsentsNeeded(documents=[document_contract(d) for d in documents])
 
 
-def copay_due(session: Session, *, appointment: Appointment) -> contract.CopayDue:
-    """The copay of the primary active policy for this kind of visit; no policy: self-pay,
-    billed after the visit, nothing due at the kiosk."""
-    policy = session.exec(
-        select(InsurancePolicy).where(
-            InsurancePolicy.patient_id == appointment.patient_id,
-            col(InsurancePolicy.active),
-            InsurancePolicy.rank == "primary",
-        )
-    ).first()
-    if policy is None:
-        return contract.CopayDue(amount_cents=0, self_pay=True)
-    kind = session.get(AppointmentType, appointment.appointment_type_id)
-    assert kind is not None
-    specialist = kind.category in ("specialist", "procedure")
-    amount = policy.copay_specialist_cents if specialist else policy.copay_primary_care_cents
-    return contract.CopayDue(amount_cents=amount or 0, self_pay=False)
-
-
 def copay_for_session(
     session: Session, ctx: KioskContext, *, session_id: uuid.UUID
 ) -> contract.CopayDue:
     held = held_session(session, ctx, session_id=session_id)
     appointment = session.get(Appointment, held.appointment_id)
     assert appointment is not None
-    return copay_due(session, appointment=appointment)
+    due = copay_due(session, appointment=appointment)
+    left = max(0, due.amount_cents - ledger.paid_for_appointment(session, appointment.id))
+    return contract.CopayDue(amount_cents=left, self_pay=due.self_pay)
 
 
 # --- the finished check-in -----------------------------------------------------------------
@@ -577,7 +562,8 @@ def submit_check_in(
         received_at=ctx.now,
         language=submission.language,
         offline=submission.offline,
-        copay_paid_cents=submission.copay_paid_cents,
+        # What the reader took, as the back office recorded it: not what the kiosk says.
+        copay_paid_cents=ledger.paid_for_appointment(session, appointment.id),
     )
     session.add(arrival)
     session.flush()
@@ -622,6 +608,17 @@ def submit_check_in(
         )
     ]
     session.add(arrival)
+    due = copay_due(session, appointment=appointment)
+    if due.amount_cents:
+        ledger.post(
+            session,
+            patient_id=patient_id,
+            kind=ledger.EntryKind.CHARGE,
+            amount_cents=due.amount_cents,
+            description=f"Copay, visit of {appointment.starts_at.astimezone(ctx.zone):%Y-%m-%d}",
+            appointment_id=appointment.id,
+            entry_key=f"copay:{appointment.id}",
+        )
     scheduling_service.record_event(
         session,
         actor=ctx.actor,
@@ -670,7 +667,7 @@ def arrival_flags(
     if submission.insurance_card is not None:
         flags.append(QueueFlag.INSURANCE_TO_REVIEW)
     due = copay_due(session, appointment=appointment)
-    if due.amount_cents > submission.copay_paid_cents:
+    if due.amount_cents > arrival.copay_paid_cents:
         flags.append(QueueFlag.COPAY_UNPAID)
     if consents_needed(session, patient_id=appointment.patient_id, now=now):
         flags.append(QueueFlag.CONSENT_PENDING)

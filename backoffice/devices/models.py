@@ -20,6 +20,8 @@ class Device(SQLModel, table=True):
     token_hint: str = Field(max_length=12)
     # The lobby it stands in: its lookups find that location's appointments (None: any).
     location_id: uuid.UUID | None = Field(default=None, foreign_key="locations.id")
+    # The card reader beside it (a Stripe Terminal reader id, tmr_…): its copays are taken there.
+    payment_reader_id: str | None = Field(default=None, max_length=80)
     created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -48,3 +48,15 @@ def revoke(session: Session, *, actor: Actor, device: Device) -> None:
         device.revoked_at = utcnow()
         session.add(device)
     actor.audit(session, "devices.revoke", resource_type="device", resource_id=device.id)
+
+
+def set_payment_reader(session: Session, *, actor: Actor, device: Device, reader_id: str) -> None:
+    device.payment_reader_id = reader_id
+    session.add(device)
+    actor.audit(
+        session,
+        "devices.set_payment_reader",
+        resource_type="device",
+        resource_id=device.id,
+        detail={"reader_id": reader_id},
+    )

@@ -32,6 +32,7 @@ from shared.enums import (
 )
 from shared.errors import FieldError
 from shared.validators import (
+    Cents,
     normalize_phone,
     normalize_postal_code,
     normalize_ssn,
@@ -91,7 +92,6 @@ Identifier = Annotated[
         pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
     ),
 ]
-Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 
 
 class Address(BaseModel):

@@ -39,6 +39,8 @@ class AppointmentType(SQLModel, table=True):
     category: str = Field(max_length=20)
     buffer_before_minutes: int = 0
     buffer_after_minutes: int = 0
+    # What a patient without insurance pays at check-in for this kind of visit (None: nothing).
+    self_pay_fee_cents: int | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

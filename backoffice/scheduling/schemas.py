@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from backoffice.clinic.schemas import matching, not_cleared
 from backoffice.kit.columns import Timestamp
 from shared.enums import AppointmentCategory, ScheduleExceptionKind
+from shared.validators import Cents
 
 Minutes = Annotated[int, Field(ge=0, le=240)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
@@ -29,6 +30,7 @@ class AppointmentTypePublic(BaseModel):
     category: str
     buffer_before_minutes: int
     buffer_after_minutes: int
+    self_pay_fee_cents: int | None
     active: bool
 
 
@@ -41,6 +43,7 @@ class AppointmentTypeCreate(BaseModel):
     category: AppointmentCategory
     buffer_before_minutes: Minutes = 0
     buffer_after_minutes: Minutes = 0
+    self_pay_fee_cents: Cents | None = None
     provider_ids: Annotated[list[uuid.UUID], Field(max_length=500)] = []
 
 
@@ -55,6 +58,7 @@ class AppointmentTypeUpdate(BaseModel):
     category: AppointmentCategory | None = None
     buffer_before_minutes: Minutes | None = None
     buffer_after_minutes: Minutes | None = None
+    self_pay_fee_cents: Cents | None = None  # null: no fee at check-in
     provider_ids: Annotated[list[uuid.UUID], Field(max_length=500)] | None = None
     active: bool | None = None
 

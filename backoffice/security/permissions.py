@@ -17,6 +17,11 @@ class Permission(StrEnum):
     APPOINTMENTS_WRITE = "appointments:write"  # book, and move appointments along
     # Locations, providers, appointment types, weekly templates, exceptions, calendar feeds.
     SCHEDULE_MANAGE = "schedule:manage"
+    # Patient ledgers and card payments; the copay staff set by hand for an appointment.
+    PAYMENTS_READ = "payments:read"
+    COPAY_OVERRIDE = "payments:override_copay"
+    # Refunds to the card and ledger adjustments.
+    PAYMENTS_ADJUST = "payments:adjust"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     DEVICES_MANAGE = "devices:manage"
@@ -30,6 +35,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PATIENTS_WRITE,
             Permission.SCHEDULE_READ,
             Permission.APPOINTMENTS_WRITE,
+            Permission.PAYMENTS_READ,
+            Permission.COPAY_OVERRIDE,
         }
     ),
     Role.NURSE: frozenset(
@@ -44,6 +51,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PATIENTS_WRITE,
             Permission.PATIENTS_READ_SSN,
             Permission.SCHEDULE_READ,
+            Permission.PAYMENTS_READ,
+            Permission.COPAY_OVERRIDE,
+            Permission.PAYMENTS_ADJUST,
         }
     ),
     # Admin holds every staff permission; the kiosk API stays with devices.

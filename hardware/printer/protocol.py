@@ -14,6 +14,8 @@ import textwrap
 from dataclasses import dataclass
 from enum import IntEnum
 
+from shared.money import format_dollars
+
 __all__ = [
     "QR_MAX_BYTES",
     "MalformedStatusReply",
@@ -99,13 +101,6 @@ class PrinterStatus:
     offline: bool | None = None
     paper_near_end: bool | None = None
     paper_out: bool | None = None
-
-
-def format_dollars(cents: int) -> str:
-    """Money is kept in integer cents so sums are exact; only the receipt shows dollars."""
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"
 
 
 def build_receipt(receipt: Receipt, *, columns: int = 42) -> bytes:

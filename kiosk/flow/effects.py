@@ -10,7 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from shared.contracts.kiosk import CheckInSubmission, Identification
+from shared.contracts.kiosk import (
+    CheckInSubmission,
+    Identification,
+    PaymentFailure,
+    PaymentReceipt,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,37 @@ class LoadCopay(Request):
     """Fetch what the patient owes today: answered by `CopayLoaded`."""
 
     session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class StartPayment(Request):
+    """Show the copay on the card reader: answered by `PaymentUpdated`."""
+
+    session_id: uuid.UUID
+    check_in_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class FollowPayment(Request):
+    """Ask where the payment is: answered by `PaymentUpdated`."""
+
+    check_in_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class CancelPayment(Request):
+    """Stop the reader and release the payment: answered by `PaymentUpdated`. Sent without
+    waiting for the answer when the patient walks away mid-payment."""
+
+    check_in_id: uuid.UUID
+    reason: PaymentFailure
+
+
+@dataclass(frozen=True)
+class PrintReceipt(Effect):
+    """Print the receipt of the copay paid, on the kiosk's receipt printer."""
+
+    receipt: PaymentReceipt
 
 
 @dataclass(frozen=True)

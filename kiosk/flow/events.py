@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from kiosk.flow.effects import (
+    CancelPayment,
     CheckBirthDate,
+    FollowPayment,
     LoadCachedConsents,
     LoadConsents,
     LoadCopay,
     LoadDetails,
     Lookup,
     Request,
+    StartPayment,
 )
 from kiosk.flow.states import ErrorCode
 from shared.contracts.kiosk import (
@@ -31,6 +34,7 @@ from shared.contracts.kiosk import (
     Identification,
     InsuranceCard,
     LookupResult,
+    PaymentState,
     Signature,
 )
 
@@ -115,15 +119,23 @@ class Signed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CopayPaid(Event):
-    """The payment terminal took this much; taking it is the driver's job."""
+class PayByCard(Event):
+    """The patient chose to pay the copay on the card reader now (again, after a decline)."""
 
-    amount_cents: int
+
+@dataclass(frozen=True, kw_only=True)
+class CardPaymentCanceled(Event):
+    """The patient pressed cancel while the reader waited for their card."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PayAtDesk(Event):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptRequested(Event):
+    """On the done screen: print the receipt of the copay paid."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +203,12 @@ class ConsentsLoaded(Answer):
 class CopayLoaded(Answer):
     request: LoadCopay
     copay: CopayDue
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentUpdated(Answer):
+    request: StartPayment | FollowPayment | CancelPayment
+    payment: PaymentState
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,9 +18,14 @@ end of this module; an event the current step does not list raises `IllegalEvent
                                             (CardCaptured, again to retake) CardOnFileKept |
          +---------------------------------------------------------------------------------+
          v
-      CONSENT_FORMS --the last Signed--> COPAY --CopayPaid, PayAtDesk--> DONE: Submit
-                                                                          |
-      WELCOME <--StartOver------------------------------------------------+
+      CONSENT_FORMS --the last Signed--> COPAY --paid on the reader, PayAtDesk--> DONE: Submit
+                                                                                  |
+      WELCOME <--StartOver--------------------------------------------------------+
+
+    At COPAY, PayByCard: StartPayment; each Tick while the reader waits: FollowPayment, or
+    past rules.payment_timeout CancelPayment; CardPaymentCanceled: CancelPayment. A decline or
+    a stop stays at COPAY saying why, for another card or the desk. Leaving the check-in while
+    a payment runs cancels it. DONE --ReceiptRequested--> PrintReceipt.
 
     no match, a failed request, too many wrong dates of birth, an appointment already
     checked in --> ERROR
@@ -43,15 +48,19 @@ from datetime import datetime
 from typing import Any, Final
 
 from kiosk.flow.effects import (
+    CancelPayment,
     CheckBirthDate,
     Effect,
+    FollowPayment,
     LoadCachedConsents,
     LoadConsents,
     LoadCopay,
     LoadDetails,
     Lookup,
+    PrintReceipt,
     ReleaseSession,
     Request,
+    StartPayment,
     Submit,
 )
 from kiosk.flow.events import (
@@ -62,9 +71,9 @@ from kiosk.flow.events import (
     CardAccepted,
     CardCaptured,
     CardOnFileKept,
+    CardPaymentCanceled,
     ConsentsLoaded,
     CopayLoaded,
-    CopayPaid,
     DetailsConfirmed,
     DetailsLoaded,
     Event,
@@ -73,6 +82,9 @@ from kiosk.flow.events import (
     LookupAnswered,
     MatchChosen,
     PayAtDesk,
+    PayByCard,
+    PaymentUpdated,
+    ReceiptRequested,
     RequestFailed,
     Retry,
     SelfPayChosen,
@@ -96,6 +108,10 @@ from shared.contracts.kiosk import (
     Identification,
     InsuranceCard,
     KioskErrorCode,
+    PaymentFailure,
+    PaymentReceipt,
+    PaymentState,
+    PaymentStatus,
     Signature,
 )
 
@@ -143,6 +159,10 @@ class _Patient:
     signatures: tuple[Signature, ...] = ()
     copay: CopayDue | None = None
     copay_paid_cents: int = 0
+    paying_for: uuid.UUID | None = None  # the check-in whose payment was started
+    payment: PaymentState | None = None  # as the back office last reported it
+    payment_started_at: datetime | None = None
+    payment_problem: PaymentFailure | ErrorCode | None = None  # what the copay screen says
 
 
 class CheckInFlow:
@@ -160,6 +180,7 @@ class CheckInFlow:
         self._error_code: ErrorCode | None = None
         self._patient = _Patient()
         self._greeting: str | None = None
+        self._receipt: PaymentReceipt | None = None  # no PHI: kept for the done screen
 
     def handle(self, event: Event) -> list[Effect]:
         """Apply one event and return what the driver should do, in order."""
@@ -170,8 +191,10 @@ class CheckInFlow:
             effects = self._enter(Step.WELCOME)
         if isinstance(event, Answer) and event.request != self._pending:
             return effects + _drop_stale(event)
-        if timed_out or isinstance(event, Tick):
-            return effects  # a Tick only lets time pass; anything else was meant for a gone screen
+        if timed_out:
+            return effects  # the event was meant for a screen that is gone
+        if isinstance(event, Tick):
+            return self._on_tick()
         handler = TRANSITIONS[self._step].get(type(event))
         if handler is None:
             raise IllegalEvent(self._step, event)
@@ -259,6 +282,28 @@ class CheckInFlow:
     @property
     def copay_due(self) -> CopayDue | None:
         return self._patient.copay
+
+    @property
+    def payment(self) -> PaymentState | None:
+        return self._patient.payment
+
+    @property
+    def paying(self) -> bool:
+        """A payment is on the reader (or being started): the copay screen shows it, with
+        only a cancel button."""
+        patient = self._patient
+        return patient.paying_for is not None and (
+            patient.payment is None or patient.payment.status.in_progress
+        )
+
+    @property
+    def payment_problem(self) -> PaymentFailure | ErrorCode | None:
+        """Why the last payment did not go through, for the copay screen's advice."""
+        return self._patient.payment_problem
+
+    @property
+    def receipt(self) -> PaymentReceipt | None:
+        return self._receipt
 
     @property
     def first_name(self) -> str | None:
@@ -369,23 +414,83 @@ class CheckInFlow:
         self._patient.copay = event.copay
         return self._advance(remember=False) if event.copay.amount_cents == 0 else []
 
-    def _pay(self, event: CopayPaid) -> list[Effect]:
-        copay = self._patient.copay
+    def _pay_by_card(self, event: PayByCard) -> list[Effect]:
+        patient = self._patient
         self._require(
-            copay is not None and 0 < event.amount_cents <= copay.amount_cents,
+            patient.copay is not None and patient.copay.amount_cents > 0 and not self.paying,
             event,
-            "not a payment of the copay shown",
+            "nothing to pay, or a payment is running",
         )
-        self._patient.copay_paid_cents = event.amount_cents
-        return self._advance()
+        assert self._check_in_id is not None
+        patient.paying_for, patient.payment = self._check_in_id, None
+        patient.payment_started_at, patient.payment_problem = event.at, None
+        return self._request(StartPayment(self._session_id(), self._check_in_id))
+
+    def _payment_updated(self, event: PaymentUpdated) -> list[Effect]:
+        patient, payment = self._patient, event.payment
+        patient.payment = payment
+        if payment.status is PaymentStatus.SUCCEEDED:
+            patient.copay_paid_cents = payment.amount_cents
+            self._receipt = payment.receipt
+            return self._advance()
+        if not payment.status.in_progress:
+            patient.payment_problem = payment.failure
+        return []  # in progress: the next Tick asks again
+
+    def _cancel_card_payment(self, event: CardPaymentCanceled) -> list[Effect]:
+        self._require(self.paying, event, "no payment is running")
+        assert self._patient.paying_for is not None
+        return self._request(CancelPayment(self._patient.paying_for, PaymentFailure.ABANDONED))
+
+    def _on_tick(self) -> list[Effect]:
+        """While the reader waits, each Tick asks how the payment goes, until it times out."""
+        patient = self._patient
+        if self._step is not Step.COPAY or not self.paying or self._pending is not None:
+            return []
+        assert patient.paying_for is not None and patient.payment_started_at is not None
+        assert self._now is not None
+        if self._now - patient.payment_started_at >= self._rules.payment_timeout:
+            return self._request(CancelPayment(patient.paying_for, PaymentFailure.TIMED_OUT))
+        return self._request(FollowPayment(patient.paying_for))
 
     def _pay_at_desk(self, event: PayAtDesk) -> list[Effect]:
         self._require(self._patient.copay is not None, event, "no copay shown yet")
+        self._require(not self.paying, event, "cancel the card payment first")
+        effects = self._release_payment()
         self._patient.copay_paid_cents = 0
-        return self._advance()
+        return effects + self._advance()
+
+    def _ask_for_receipt(self, event: ReceiptRequested) -> list[Effect]:
+        self._require(self._receipt is not None, event, "nothing was paid by card")
+        assert self._receipt is not None
+        return [PrintReceipt(self._receipt)]
+
+    def _payment_request_failed(self, event: RequestFailed) -> list[Effect]:
+        """The back office refused or did not answer about the payment. A lost poll is asked
+        again at the next Tick; anything else leaves the patient the desk (or another try)."""
+        patient, request = self._patient, event.request
+        if isinstance(request, FollowPayment):
+            return []
+        if isinstance(request, StartPayment) and event.code == KioskErrorCode.NOTHING_DUE:
+            patient.paying_for = None
+            return self._advance()  # paid already, for this visit, in an earlier check-in
+        # A start that failed made nothing to follow; a cancel that failed is finished by the
+        # back office's own timeout, so the patient is not held at the kiosk for it.
+        patient.paying_for, patient.payment, patient.payment_problem = None, None, event.code
+        return []
+
+    def _release_payment(self) -> list[Effect]:
+        """A declined or running payment is cancelled without waiting for the answer."""
+        patient = self._patient
+        payment = patient.payment
+        if patient.paying_for is None or (payment is not None and payment.status.is_final):
+            return []
+        return [CancelPayment(patient.paying_for, PaymentFailure.ABANDONED)]
 
     def _request_failed(self, event: RequestFailed) -> list[Effect]:
         request = event.request
+        if isinstance(request, StartPayment | FollowPayment | CancelPayment):
+            return self._payment_request_failed(event)
         if isinstance(request, Lookup) and event.code is FlowErrorCode.BACK_OFFICE_UNREACHABLE:
             if isinstance(request.identification, ByAppointmentCode):
                 # Without the back office the date of birth cannot be checked against it.
@@ -397,6 +502,7 @@ class CheckInFlow:
 
     def _back(self, event: Back) -> list[Effect]:
         self._require(bool(self._history), event, "nothing to go back to")
+        self._require(not self.paying, event, "cancel the card payment first")
         return self._return_to(self._history[-1])
 
     def _retry(self, event: Retry) -> list[Effect]:
@@ -443,6 +549,7 @@ class CheckInFlow:
         match step:
             case Step.WELCOME:
                 self._history, self._check_in_id, self._greeting = (), None, None
+                self._receipt = None
                 self._language = self._rules.languages[0]
                 return self._forget_patient()
             case Step.LANGUAGE | Step.IDENTIFY:
@@ -506,7 +613,7 @@ class CheckInFlow:
         return [Submit(submission), *self._forget_patient()]
 
     def _forget_patient(self) -> list[Effect]:
-        effects: list[Effect] = [
+        effects: list[Effect] = self._release_payment() + [
             ReleaseSession(match.session_id) for match in self._patient.matches
         ]
         self._patient = _Patient()
@@ -589,12 +696,14 @@ TRANSITIONS: Final[Mapping[Step, Mapping[type[Event], _Handler]]] = {
     },
     Step.COPAY: {
         CopayLoaded: CheckInFlow._show_copay,
-        CopayPaid: CheckInFlow._pay,
+        PayByCard: CheckInFlow._pay_by_card,
+        PaymentUpdated: CheckInFlow._payment_updated,
+        CardPaymentCanceled: CheckInFlow._cancel_card_payment,
         PayAtDesk: CheckInFlow._pay_at_desk,
         RequestFailed: CheckInFlow._request_failed,
         **_ON_LATER_SCREENS,
     },
-    Step.DONE: {**_ON_EVERY_SCREEN},
+    Step.DONE: {ReceiptRequested: CheckInFlow._ask_for_receipt, **_ON_EVERY_SCREEN},
     Step.ERROR: {
         Retry: CheckInFlow._retry,
         StaffReset: CheckInFlow._staff_reset,

@@ -18,6 +18,8 @@ class ClinicRules:
     allow_offline: bool = True  # check in by name or licence while the back office is away
     max_birth_date_attempts: int = 3
     idle_timeout: timedelta = timedelta(seconds=90)
+    # How long the reader waits for a card before the kiosk stops it and says so.
+    payment_timeout: timedelta = timedelta(seconds=60)
 
     def __post_init__(self) -> None:
         if not self.languages:
@@ -26,3 +28,5 @@ class ClinicRules:
             raise ValueError("max_birth_date_attempts must be at least 1")
         if self.idle_timeout <= timedelta(0):
             raise ValueError("idle_timeout must be positive")
+        if self.payment_timeout <= timedelta(0):
+            raise ValueError("payment_timeout must be positive")

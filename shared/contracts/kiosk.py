@@ -35,6 +35,11 @@ class KioskErrorCode(StrEnum):
     WRONG_BIRTH_DATE = "wrong-date-of-birth"
     ALREADY_CHECKED_IN = "already-checked-in"
     IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"  # same key, different request
+    NO_CARD_READER = "no-card-reader"  # this kiosk has no reader assigned: pay at the desk
+    PAYMENT_NOT_FOUND = "payment-not-found"
+    PAYMENT_IN_PROGRESS = "payment-in-progress"  # cancel the running payment first
+    PAYMENT_UNAVAILABLE = "payment-unavailable"  # the payment service did not answer
+    NOTHING_DUE = "nothing-due"
 
 
 class ArrivalState(StrEnum):
@@ -226,6 +231,90 @@ class Signature(BaseModel):
 class CopayDue(BaseModel):
     amount_cents: Annotated[int, Field(ge=0)]
     self_pay: bool  # no active insurance on file: the visit is billed to the patient
+
+
+# --- paying the copay on the card reader ----------------------------------------------------
+#
+# The kiosk never touches card data or a payment key: it asks the back office to start a
+# payment for its check-in on the reader assigned to it, follows it, and cancels it when the
+# patient gives up. Everything is keyed by the check-in id, so asking again never charges twice.
+
+
+class PaymentStatus(StrEnum):
+    STARTING = "starting"  # recorded; the reader has not been asked yet
+    WAITING_FOR_CARD = "waiting_for_card"  # the reader shows the amount: tap, insert or swipe
+    AUTHORIZED = "authorized"  # the card was approved; the back office is capturing
+    SUCCEEDED = "succeeded"  # paid
+    DECLINED = "declined"  # the card was refused: another card, or pay at the desk
+    CANCELED = "canceled"  # given up (see `failure`); nothing was charged
+    FAILED = "failed"  # the reader could not take it (offline, busy): pay at the desk
+
+    @property
+    def is_final(self) -> bool:
+        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.FAILED)
+
+    @property
+    def in_progress(self) -> bool:
+        return self in (
+            PaymentStatus.STARTING,
+            PaymentStatus.WAITING_FOR_CARD,
+            PaymentStatus.AUTHORIZED,
+        )
+
+
+class PaymentFailure(StrEnum):
+    """Why a payment did not go through, in words the kiosk can turn into advice."""
+
+    CARD_DECLINED = "card_declined"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    EXPIRED_CARD = "expired_card"
+    PROCESSING_ERROR = "processing_error"  # try the card again
+    TIMED_OUT = "timed_out"  # no card was presented in time
+    ABANDONED = "abandoned"  # the patient chose not to pay here
+    READER_OFFLINE = "reader_offline"
+    READER_BUSY = "reader_busy"
+
+
+class PaymentStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    check_in_id: uuid.UUID
+
+
+class PaymentCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal[PaymentFailure.ABANDONED, PaymentFailure.TIMED_OUT] = PaymentFailure.ABANDONED
+
+
+class SimulatedCard(BaseModel):
+    """Test mode only (the simulated reader, or Stripe with a test key): present a card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")] = "4242424242424242"
+
+
+class PaymentReceipt(BaseModel):
+    """What a receipt shows: no name, no appointment, nothing a stranger should read if it is
+    left at the kiosk."""
+
+    clinic_name: str
+    location_name: str | None
+    paid_at: datetime
+    timezone: str  # the clinic's, for the time printed
+    amount_cents: int
+    card_brand: str | None
+    card_last4: str | None
+    reference: str  # the payment's short reference, for the desk and the bank statement
+
+
+class PaymentState(BaseModel):
+    check_in_id: uuid.UUID
+    status: PaymentStatus
+    amount_cents: int
+    failure: PaymentFailure | None = None
+    receipt: PaymentReceipt | None = None
 
 
 class CheckInSubmission(BaseModel):
