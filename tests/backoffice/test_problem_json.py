@@ -217,6 +217,18 @@ VALID: dict[str, dict[str, Any]] = {
     "demographic_changes.list": {},
     "demographic_changes.accept": {},
     "demographic_changes.reject": {},
+    "kiosk.payment_start": {"json": {"check_in_id": SOME_ID}},
+    "kiosk.payment": {},
+    "kiosk.payment_cancel": {"json": {"reason": "abandoned"}},
+    "kiosk.payment_test_card": {"json": {"number": "4242424242424242"}},
+    "copay.read": {},
+    "copay.override": {"json": {"amount_cents": 0, "reason": "waived"}},
+    "copay.clear_override": {},
+    "ledger.read": {},
+    "ledger.adjust": {"json": {"amount_cents": -500, "reason": "write-off"}},
+    "payments.read": {},
+    "payments.refund": {"json": {"reason": "refund to the card"}},
+    "payments.stripe_webhook": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -227,6 +239,7 @@ TAKES_NO_INPUT = frozenset(
         "kiosk.me",
         "kiosk.consent_documents",
         "audit.verify",
+        "payments.stripe_webhook",  # reads the raw body, whose signature it checks
     }
 )
 
@@ -561,6 +574,20 @@ HAND_CASES = [
              {"headers": {"Idempotency-Key": "not a key at all"}}, field="Idempotency-Key"),
     BadInput("kiosk.check_in", "completed_at-without-timezone",
              {"json": {**CHECK_IN, "completed_at": "2026-06-01T09:00:00"}}, field="completed_at"),
+    BadInput("kiosk.payment_start", "check_in_id-missing", {"json": {}}, field="check_in_id"),
+    BadInput("kiosk.payment_cancel", "reason-unknown", {"json": {"reason": "bored"}},
+             field="reason"),
+    BadInput("kiosk.payment_test_card", "number-with-letters", {"json": {"number": PHI}},
+             field="number", secret=PHI),
+    BadInput("copay.override", "amount-negative", {"json": {"amount_cents": -1, "reason": "x y"}},
+             field="amount_cents"),
+    BadInput("copay.override", "amount-in-dollars", {"json": {"amount_cents": 12.5,
+             "reason": "x y"}}, field="amount_cents"),
+    BadInput("copay.override", "reason-missing", {"json": {"amount_cents": 0}}, field="reason"),
+    BadInput("ledger.adjust", "amount-zero", {"json": {"amount_cents": 0, "reason": "nothing"}},
+             field="amount_cents"),
+    BadInput("payments.refund", "amount-zero", {"json": {"amount_cents": 0, "reason": "none"}},
+             field="amount_cents"),
     BadInput("kiosk.check_in", "copay-negative", {"json": {**CHECK_IN, "copay_paid_cents": -100}},
              field="copay_paid_cents"),
     BadInput("kiosk.check_in", "card-field-unknown",
@@ -738,6 +765,8 @@ def path_values(session, cipher) -> dict[str, str]:
         "arrival_id": SOME_ID,
         "alert_id": SOME_ID,
         "change_id": SOME_ID,
+        "check_in_id": SOME_ID,
+        "payment_id": SOME_ID,
     }
 
 

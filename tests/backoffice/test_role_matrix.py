@@ -8,8 +8,9 @@ the permission table, so the three cannot drift apart silently.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +19,14 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
+from backoffice.app import create_app
 from backoffice.checkin.models import Arrival, CheckInSession, DemographicChange, StaffAlert
 from backoffice.clinic.models import Provider
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
 from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.payments.models import CopayOverride, Payment
 from backoffice.scheduling import configuration, wait_list
 from backoffice.scheduling import feeds as feeds_service
 from backoffice.scheduling import service as scheduling_service
@@ -33,6 +36,7 @@ from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.dependencies import authenticate, require_staff
 from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from backoffice.security.tokens import digest
+from backoffice.settings import Settings
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from shared.enums import Role
@@ -48,6 +52,7 @@ from tests.fixtures.builders import (
 from tests.fixtures.checkin import BIRTH_DATE, book_today, by_name, submission
 from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
 from tests.fixtures.scheduling import MONDAY_AFTER, at, booking, open_calendar
+from tests.fixtures.stripe_fake import FakeStripe
 
 PROBLEM_JSON = "application/problem+json"
 PRINCIPALS = ("front_desk", "nurse", "provider", "billing", "admin", "kiosk", "anonymous")
@@ -59,6 +64,8 @@ ADMIN = frozenset({"admin"})
 KIOSK = frozenset({"kiosk"})
 BOOKERS = frozenset({"front_desk", "nurse", "provider", "admin"})
 SSN_REVEALERS = frozenset({"billing", "admin"})
+CASHIERS = frozenset({"front_desk", "billing", "admin"})  # see and take payments
+REFUNDERS = frozenset({"billing", "admin"})
 
 # Who may call each endpoint, from the README: front desk reads and writes patients; nurses
 # and providers read them; billing reads and writes them (and may reveal SSNs, see below);
@@ -143,10 +150,29 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "demographic_changes.list": READERS,
     "demographic_changes.accept": WRITERS,
     "demographic_changes.reject": WRITERS,
+    "kiosk.payment_start": KIOSK,
+    "kiosk.payment": KIOSK,
+    "kiosk.payment_cancel": KIOSK,
+    "kiosk.payment_test_card": KIOSK,
+    "copay.read": CASHIERS,
+    "copay.override": CASHIERS,
+    "copay.clear_override": CASHIERS,
+    "ledger.read": CASHIERS,
+    "ledger.adjust": REFUNDERS,
+    "payments.read": CASHIERS,
+    "payments.refund": REFUNDERS,
+    "payments.stripe_webhook": EVERYONE,  # signed by Stripe instead
 }
 
 PUBLIC_ROUTES = frozenset(
-    {"health", "auth.token", "auth.refresh", "auth.logout", "calendar_feeds.read"}
+    {
+        "health",
+        "auth.token",
+        "auth.refresh",
+        "auth.logout",
+        "calendar_feeds.read",
+        "payments.stripe_webhook",
+    }
 )
 
 
@@ -223,6 +249,24 @@ def test_only_the_sign_in_endpoints_and_health_are_public(endpoint: Endpoint) ->
 # --- the table against the running application ---------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def stripe(database) -> Iterator[FakeStripe]:
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def module_app(database, stripe) -> FastAPI:
+    """Payments through Stripe (its loopback fake), so the webhook has a signature to check."""
+    settings = Settings(
+        payments_provider="stripe",
+        stripe_secret_key=stripe.api_key,
+        stripe_webhook_secret=stripe.webhook_secret,
+        stripe_api_base=stripe.url,
+    )
+    return create_app(settings, engine=database.engine)
+
+
 @pytest.fixture
 def app(module_app: FastAPI, connection) -> FastAPI:
     return bound_to(module_app, connection)
@@ -249,6 +293,7 @@ class World:
     rule_id: str
     exception_id: str
     today: dict[str, Any]
+    stripe: FakeStripe
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -270,14 +315,18 @@ class World:
             "policy_id": str(self.policy.id),
             "user_id": str(self.user.id),
             "device_id": str(self.device.id),
+            "check_in_id": self.today["waiting_check_in_id"],
+            "payment_id": self.today["paid_payment_id"],
         }
 
 
-def checked_in_today(session, cipher, principals) -> dict[str, Any]:
-    """For the kiosk: a verified session of the matrix kiosk on an appointment today. For
-    staff: an arrival on today's queue and an open alert."""
+def checked_in_today(session, cipher, principals, client, stripe) -> dict[str, Any]:
+    """For the kiosk: a verified session of the matrix kiosk on an appointment today, with a
+    payment waiting on its reader. For staff: an arrival on today's queue, paid for by card,
+    and an open alert."""
     token = principals.kiosk()["Authorization"].removeprefix("Bearer ")
     device = session.exec(select(Device).where(Device.token_hash == digest(token))).one()
+    device.payment_reader_id = stripe.add_reader()
     waiting = book_today(session, cipher, last_name="Arrived")
     visit = book_today(session, cipher)
     held = CheckInSession(
@@ -299,13 +348,44 @@ def checked_in_today(session, cipher, principals) -> dict[str, Any]:
         session, actor=TEST_ACTOR, appointment=waiting["appointment"], event="arrive",
         expected_version=waiting["appointment"].version,
     )  # fmt: skip
+    paid_session = CheckInSession(
+        device_id=device.id,
+        appointment_id=waiting["appointment"].id,
+        patient_id=waiting["patient"].id,
+        method="name_dob",
+        verified=True,
+        expires_at=utcnow() + timedelta(minutes=10),
+    )
+    for appointment in (waiting["appointment"], visit["appointment"]):
+        session.add(CopayOverride(appointment_id=appointment.id, amount_cents=2000, reason="x"))
     alert = StaffAlert(kind="kiosk_throttled", message="Kiosk paused")
     change = DemographicChange(
         patient_id=waiting["patient"].id, arrival_id=arrival.id, changes={"phone": "+16175550142"}
     )
-    session.add_all([held, arrival, alert, change])
+    session.add_all([held, paid_session, arrival, alert, change])
     session.commit()
+    kiosk, paid, waiting_payment = principals.kiosk(), str(uuid.uuid4()), str(uuid.uuid4())
+
+    def pay(session_id: uuid.UUID, check_in_id: str) -> dict[str, Any]:
+        return client.post(
+            f"/api/v1/kiosk/sessions/{session_id}/payment",
+            json={"check_in_id": check_in_id},
+            headers=kiosk,
+        ).json()
+
+    # One reader: the first payment is finished before the second waits on it.
+    assert pay(paid_session.id, paid)["status"] == "waiting_for_card"
+    tapped = client.post(
+        f"/api/v1/kiosk/payments/{paid}/test-card",
+        json={"number": "4242424242424242"},
+        headers=kiosk,
+    )
+    assert tapped.json()["status"] == "succeeded", tapped.text
+    assert pay(held.id, waiting_payment)["status"] == "waiting_for_card"
+    payment = session.exec(select(Payment).where(Payment.check_in_id == uuid.UUID(paid))).one()
     return {
+        "waiting_check_in_id": waiting_payment,
+        "paid_payment_id": str(payment.id),
         "session_id": str(held.id),
         "arrival_id": str(arrival.id),
         "alert_id": str(alert.id),
@@ -316,7 +396,7 @@ def checked_in_today(session, cipher, principals) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(session, cipher, app, principals) -> World:
+def world(session, cipher, app, principals, client, stripe) -> World:
     patient = create_patient(session, cipher, ssn="123-45-6789")
     duplicate = create_patient(session, cipher)
     policy = create_policy(session, patient)
@@ -356,7 +436,8 @@ def world(session, cipher, app, principals) -> World:
         str(provider.locations[0].id),
         str(monday_rule.id),
         str(day_off.id),
-        checked_in_today(session, cipher, principals),
+        checked_in_today(session, cipher, principals, client, stripe),
+        stripe,
     )
 
 
@@ -556,6 +637,25 @@ VALID_CALLS["slots.search"] = lambda w: {
         "end": (datetime.fromisoformat(w.booking["start"]) + timedelta(days=7)).isoformat(),
     }
 }
+
+
+def _signed_event(stripe: FakeStripe) -> dict[str, Any]:
+    """An event about no payment of ours: verified, recorded, and nothing else."""
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.created",
+             "data": {"object": {"id": "pi_elsewhere", "object": "payment_intent"}}}  # fmt: skip
+    payload = json.dumps(event).encode()
+    return {"content": payload, "headers": {"Stripe-Signature": stripe.sign(payload)}}
+
+
+VALID_CALLS["kiosk.payment_start"] = lambda w: {
+    "json": {"check_in_id": w.today["waiting_check_in_id"]}  # the same payment, carried on
+}
+VALID_CALLS["kiosk.payment_cancel"] = lambda w: {"json": {"reason": "abandoned"}}
+VALID_CALLS["kiosk.payment_test_card"] = lambda w: {"json": {"number": "4000000000000002"}}
+VALID_CALLS["copay.override"] = lambda w: {"json": {"amount_cents": 0, "reason": "waived"}}
+VALID_CALLS["ledger.adjust"] = lambda w: {"json": {"amount_cents": -500, "reason": "write-off"}}
+VALID_CALLS["payments.refund"] = lambda w: {"json": {"reason": "refund to the card"}}
+VALID_CALLS["payments.stripe_webhook"] = lambda w: _signed_event(w.stripe)
 
 
 def call(client, endpoint: Endpoint, world: World, headers: dict[str, str]) -> Any:
