@@ -221,7 +221,7 @@ class CheckInFlow:
 
     @property
     def can_go_back(self) -> bool:
-        return Back in TRANSITIONS[self._step] and bool(self._history)
+        return Back in TRANSITIONS[self._step] and bool(self._history) and not self.paying
 
     @property
     def error_code(self) -> ErrorCode | None:
@@ -457,7 +457,8 @@ class CheckInFlow:
         self._require(self._patient.copay is not None, event, "no copay shown yet")
         self._require(not self.paying, event, "cancel the card payment first")
         effects = self._release_payment()
-        self._patient.copay_paid_cents = 0
+        # Cancelled here, before the submission: forgetting the patient must not cancel again.
+        self._patient.paying_for, self._patient.copay_paid_cents = None, 0
         return effects + self._advance()
 
     def _ask_for_receipt(self, event: ReceiptRequested) -> list[Effect]:

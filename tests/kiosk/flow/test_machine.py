@@ -15,20 +15,22 @@ from kiosk.flow import (
     Back,
     BirthDateChecked,
     BirthDateEntered,
+    CancelPayment,
     CardAccepted,
     CardCaptured,
     CardOnFileKept,
+    CardPaymentCanceled,
     CheckBirthDate,
     CheckInFlow,
     ClinicRules,
     ConsentsLoaded,
     CopayLoaded,
-    CopayPaid,
     DetailsConfirmed,
     DetailsLoaded,
     Effect,
     Event,
     FlowErrorCode,
+    FollowPayment,
     Identified,
     IllegalEvent,
     LanguageChosen,
@@ -40,6 +42,10 @@ from kiosk.flow import (
     LookupAnswered,
     MatchChosen,
     PayAtDesk,
+    PayByCard,
+    PaymentUpdated,
+    PrintReceipt,
+    ReceiptRequested,
     ReleaseSession,
     Request,
     RequestFailed,
@@ -49,6 +55,7 @@ from kiosk.flow import (
     StaffReset,
     Started,
     StartOver,
+    StartPayment,
     Step,
     Submit,
     Tick,
@@ -68,6 +75,10 @@ from shared.contracts.kiosk import (
     InsuranceCard,
     KioskErrorCode,
     LookupResult,
+    PaymentFailure,
+    PaymentReceipt,
+    PaymentState,
+    PaymentStatus,
     Signature,
 )
 
@@ -76,6 +87,7 @@ from shared.contracts.kiosk import (
 # Long past on purpose: were the flow to read the real clock, every test would time out.
 T0 = datetime(2001, 2, 3, 9, 0, tzinfo=UTC)
 IDLE = ClinicRules().idle_timeout
+PAYMENT_TIMEOUT = ClinicRules().payment_timeout
 CHECK_IN_ID = uuid.UUID(int=1)
 SESSION_A = uuid.UUID(int=0xA)
 SESSION_B = uuid.UUID(int=0xB)
@@ -148,6 +160,38 @@ def signature_for(
 
 
 COPAY = CopayDue(amount_cents=2500, self_pay=False)
+RECEIPT = PaymentReceipt(
+    clinic_name="Main Street Family Practice",
+    location_name="Main Street",
+    paid_at=T0,
+    timezone="America/New_York",
+    amount_cents=2500,
+    card_brand="visa",
+    card_last4="4242",
+    reference="PAY-7Q2K",
+)
+
+
+def payment_state(
+    status: PaymentStatus,
+    failure: PaymentFailure | None = None,
+    *,
+    amount_cents: int = COPAY.amount_cents,
+) -> PaymentState:
+    """The back office's answer about this check-in's payment; a paid one carries its receipt."""
+    paid = status is PaymentStatus.SUCCEEDED
+    return PaymentState(
+        check_in_id=CHECK_IN_ID,
+        status=status,
+        amount_cents=amount_cents,
+        failure=failure,
+        receipt=RECEIPT.model_copy(update={"amount_cents": amount_cents}) if paid else None,
+    )
+
+
+WAITING_FOR_CARD = payment_state(PaymentStatus.WAITING_FOR_CARD)
+PAID = payment_state(PaymentStatus.SUCCEEDED)
+DECLINED = payment_state(PaymentStatus.DECLINED, PaymentFailure.CARD_DECLINED)
 
 
 # --- a driver for the tests ------------------------------------------------------------------
@@ -212,6 +256,11 @@ class Kiosk:
                     self.answer(ConsentsLoaded, documents=self.consents)
                 case LoadCopay():
                     self.answer(CopayLoaded, copay=self.copay)
+                case StartPayment():
+                    paid = payment_state(
+                        PaymentStatus.SUCCEEDED, amount_cents=self.copay.amount_cents
+                    )
+                    self.answer(PaymentUpdated, payment=paid)
             return
         match flow.step:
             case Step.WELCOME:
@@ -234,8 +283,7 @@ class Kiosk:
                 assert flow.document_to_sign is not None
                 self.send(Signed, signature=signature_for(flow.document_to_sign))
             case Step.COPAY:
-                assert flow.copay_due is not None
-                self.send(CopayPaid, amount_cents=flow.copay_due.amount_cents)
+                self.send(PayByCard)
             case _:
                 raise AssertionError(f"no way on from {flow.step}")
 
@@ -268,8 +316,13 @@ def submitted(effects: list[Effect]) -> CheckInSubmission:
 
 @pytest.mark.parametrize(
     "options",
-    [{"languages": ()}, {"max_birth_date_attempts": 0}, {"idle_timeout": timedelta(0)}],
-    ids=["no-language", "no-attempt", "no-timeout"],
+    [
+        {"languages": ()},
+        {"max_birth_date_attempts": 0},
+        {"idle_timeout": timedelta(0)},
+        {"payment_timeout": timedelta(0)},
+    ],
+    ids=["no-language", "no-attempt", "no-idle-timeout", "no-payment-timeout"],
 )
 def test_rules_refuse_what_cannot_work(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
@@ -704,40 +757,41 @@ def test_the_copay_due_is_shown() -> None:
     assert (kiosk.flow.copay_due, kiosk.flow.waiting) == (COPAY, False)
 
 
-@pytest.mark.parametrize(
-    ("event_type", "fields", "paid"),
-    [
-        (CopayPaid, {"amount_cents": 2500}, 2500),
-        (CopayPaid, {"amount_cents": 1000}, 1000),
-        (PayAtDesk, {}, 0),
-    ],
-    ids=["in-full", "in-part", "at-the-desk"],
-)
-def test_the_copay_paid_is_submitted(
-    event_type: type[Event], fields: dict[str, Any], paid: int
-) -> None:
+@pytest.mark.parametrize("amount_cents", [2500, 1000], ids=["in-full", "what-was-left"])
+def test_the_copay_paid_by_card_is_submitted(amount_cents: int) -> None:
     kiosk = kiosk_at(Step.COPAY)
+    kiosk.send(PayByCard)
 
-    effects = kiosk.send(event_type, **fields)
+    effects = kiosk.answer(
+        PaymentUpdated, payment=payment_state(PaymentStatus.SUCCEEDED, amount_cents=amount_cents)
+    )
 
     assert kiosk.flow.step is Step.DONE
-    assert submitted(effects).copay_paid_cents == paid
+    assert submitted(effects).copay_paid_cents == amount_cents
 
 
-@pytest.mark.parametrize("amount_cents", [0, 2501])
-def test_a_payment_of_nothing_or_more_than_is_due_is_illegal(amount_cents: int) -> None:
+def test_paying_at_the_desk_submits_nothing_paid_and_asks_nothing_of_the_reader() -> None:
     kiosk = kiosk_at(Step.COPAY)
 
-    with pytest.raises(IllegalEvent, match="not a payment of the copay shown"):
-        kiosk.send(CopayPaid, amount_cents=amount_cents)
+    effects = kiosk.send(PayAtDesk)
+
+    assert kiosk.flow.step is Step.DONE
+    assert effects == [Submit(submitted(effects))]
+    assert submitted(effects).copay_paid_cents == 0
 
 
-def test_nothing_can_be_paid_before_the_copay_loads() -> None:
+@pytest.mark.parametrize(
+    ("event_type", "reason"),
+    [(PayByCard, "nothing to pay"), (PayAtDesk, "no copay shown yet")],
+    ids=["by-card", "at-the-desk"],
+)
+def test_nothing_can_be_paid_before_the_copay_loads(event_type: type[Event], reason: str) -> None:
     kiosk = Kiosk()
     kiosk.walk(to=Step.COPAY, answered=False)
 
-    with pytest.raises(IllegalEvent, match="no copay shown yet"):
-        kiosk.send(PayAtDesk)
+    with pytest.raises(IllegalEvent, match=reason):
+        kiosk.send(event_type)
+    assert (kiosk.flow.step, kiosk.flow.waiting) == (Step.COPAY, True)
 
 
 def test_no_copay_due_finishes_the_check_in_when_it_loads() -> None:
@@ -750,6 +804,577 @@ def test_no_copay_due_finishes_the_check_in_when_it_loads() -> None:
     assert submitted(effects).completed_at == kiosk.now
 
 
+# --- paying the copay on the card reader -----------------------------------------------------
+
+
+def paying_by_card(answered: PaymentState | None = WAITING_FOR_CARD, **kiosk_options: Any) -> Kiosk:
+    """A kiosk at the copay whose patient chose the card; the StartPayment is `answered` with
+    this state, or left unanswered."""
+    kiosk = kiosk_at(Step.COPAY, **kiosk_options)
+    kiosk.send(PayByCard)
+    if answered is not None:
+        kiosk.answer(PaymentUpdated, payment=answered)
+    return kiosk
+
+
+def test_paying_by_card_starts_the_payment_on_the_reader() -> None:
+    kiosk = kiosk_at(Step.COPAY)
+
+    effects = kiosk.send(PayByCard)
+
+    assert effects == [StartPayment(SESSION_A, CHECK_IN_ID)]
+    assert (kiosk.flow.step, kiosk.flow.paying, kiosk.flow.waiting) == (Step.COPAY, True, True)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [PaymentStatus.STARTING, PaymentStatus.WAITING_FOR_CARD, PaymentStatus.AUTHORIZED],
+    ids=str,
+)
+def test_a_payment_in_progress_is_shown_and_asks_nothing(status: PaymentStatus) -> None:
+    kiosk = paying_by_card(answered=None)
+    state = payment_state(status)
+
+    effects = kiosk.answer(PaymentUpdated, payment=state)
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.payment, kiosk.flow.paying, kiosk.flow.waiting) == (
+        Step.COPAY,
+        state,
+        True,
+        False,
+    )
+
+
+def test_each_tick_while_the_reader_waits_follows_the_payment() -> None:
+    kiosk = paying_by_card()
+
+    effects = kiosk.send(Tick)
+
+    assert effects == [FollowPayment(CHECK_IN_ID)]
+    assert kiosk.flow.waiting
+
+
+@pytest.mark.parametrize("ticks_before", [0, 1], ids=["start-out", "follow-out"])
+def test_a_tick_while_the_back_office_is_asked_about_the_payment_asks_nothing_more(
+    ticks_before: int,
+) -> None:
+    kiosk = paying_by_card(answered=None if ticks_before == 0 else WAITING_FOR_CARD)
+    for _ in range(ticks_before):
+        kiosk.send(Tick)
+
+    effects = kiosk.send(Tick)
+
+    assert (effects, kiosk.flow.waiting) == ([], True)
+
+
+def test_a_payment_followed_to_success_submits_the_check_in_and_keeps_the_receipt() -> None:
+    kiosk = paying_by_card()
+    kiosk.send(Tick)
+
+    effects = kiosk.answer(PaymentUpdated, payment=PAID)
+
+    assert effects == [Submit(submitted(effects))]
+    assert submitted(effects).copay_paid_cents == COPAY.amount_cents
+    assert (kiosk.flow.step, kiosk.flow.receipt, kiosk.flow.paying) == (Step.DONE, RECEIPT, False)
+
+
+NOT_PAID = [
+    DECLINED,
+    payment_state(PaymentStatus.DECLINED, PaymentFailure.INSUFFICIENT_FUNDS),
+    payment_state(PaymentStatus.FAILED, PaymentFailure.READER_OFFLINE),
+    payment_state(PaymentStatus.FAILED, PaymentFailure.READER_BUSY),
+    payment_state(PaymentStatus.CANCELED, PaymentFailure.TIMED_OUT),
+]
+
+
+@pytest.mark.parametrize("state", NOT_PAID, ids=lambda state: f"{state.status}-{state.failure}")
+def test_a_payment_that_does_not_go_through_stays_at_the_copay_saying_why(
+    state: PaymentState,
+) -> None:
+    kiosk = paying_by_card()
+    kiosk.send(Tick)
+
+    effects = kiosk.answer(PaymentUpdated, payment=state)
+
+    assert effects == []
+    assert (
+        kiosk.flow.step,
+        kiosk.flow.paying,
+        kiosk.flow.waiting,
+        kiosk.flow.payment_problem,
+    ) == (Step.COPAY, False, False, state.failure)
+
+
+def test_after_a_decline_ticks_ask_nothing() -> None:
+    kiosk = paying_by_card(DECLINED)
+
+    effects = kiosk.send(Tick)
+
+    assert (effects, kiosk.flow.waiting) == ([], False)
+
+
+def test_another_card_after_a_decline_starts_the_payment_again_afresh() -> None:
+    kiosk = paying_by_card(DECLINED)
+
+    effects = kiosk.send(PayByCard)
+
+    assert effects == [StartPayment(SESSION_A, CHECK_IN_ID)]
+    assert (kiosk.flow.paying, kiosk.flow.payment, kiosk.flow.payment_problem) == (
+        True,
+        None,
+        None,
+    )
+
+
+def test_another_card_after_a_decline_can_pay_the_copay() -> None:
+    kiosk = paying_by_card(DECLINED)
+    kiosk.send(PayByCard)
+
+    effects = kiosk.answer(PaymentUpdated, payment=PAID)
+
+    assert (kiosk.flow.step, submitted(effects).copay_paid_cents) == (Step.DONE, 2500)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "asked"),
+    [
+        (PAYMENT_TIMEOUT - timedelta(microseconds=1), FollowPayment(CHECK_IN_ID)),
+        (PAYMENT_TIMEOUT, CancelPayment(CHECK_IN_ID, PaymentFailure.TIMED_OUT)),
+    ],
+    ids=["just-before", "at-the-timeout"],
+)
+def test_a_tick_stops_the_reader_once_the_payment_timeout_has_passed(
+    elapsed: timedelta, asked: Effect
+) -> None:
+    kiosk = kiosk_at(Step.COPAY)
+    kiosk.send(PayByCard)
+    started = kiosk.now
+    kiosk.answer(PaymentUpdated, payment=WAITING_FOR_CARD)
+
+    effects = kiosk.send(Tick, after=started + elapsed - kiosk.now)
+
+    assert effects == [asked]
+
+
+def test_following_the_payment_keeps_the_kiosk_awake_but_does_not_put_the_timeout_off() -> None:
+    rules = ClinicRules(payment_timeout=IDLE * 2)  # longer than the idle timeout
+    poll = timedelta(seconds=10)
+    kiosk = kiosk_at(Step.COPAY, rules=rules)
+    kiosk.send(PayByCard)
+    started = kiosk.now
+    kiosk.answer(PaymentUpdated, payment=WAITING_FOR_CARD)
+    asked: list[Effect] = []
+    while started + rules.payment_timeout - kiosk.now > poll:
+        asked += kiosk.send(Tick, after=poll)
+        kiosk.answer(PaymentUpdated, after=timedelta(0), payment=WAITING_FOR_CARD)
+
+    effects = kiosk.send(Tick, after=started + rules.payment_timeout - kiosk.now)
+
+    assert set(asked) == {FollowPayment(CHECK_IN_ID)}
+    assert effects == [CancelPayment(CHECK_IN_ID, PaymentFailure.TIMED_OUT)]
+
+
+def test_a_payment_stopped_for_time_stays_at_the_copay_saying_so() -> None:
+    kiosk = paying_by_card()
+    kiosk.send(Tick, after=PAYMENT_TIMEOUT)
+
+    kiosk.answer(
+        PaymentUpdated, payment=payment_state(PaymentStatus.CANCELED, PaymentFailure.TIMED_OUT)
+    )
+
+    assert (kiosk.flow.step, kiosk.flow.paying, kiosk.flow.payment_problem) == (
+        Step.COPAY,
+        False,
+        PaymentFailure.TIMED_OUT,
+    )
+
+
+def test_another_card_gets_the_whole_payment_timeout_again() -> None:
+    kiosk = kiosk_at(Step.COPAY)
+    kiosk.send(PayByCard)
+    kiosk.answer(PaymentUpdated, after=PAYMENT_TIMEOUT / 2, payment=DECLINED)
+    kiosk.send(PayByCard)
+    kiosk.answer(PaymentUpdated, payment=WAITING_FOR_CARD)
+
+    effects = kiosk.send(Tick, after=PAYMENT_TIMEOUT * 3 / 4)  # past the first card's timeout
+
+    assert effects == [FollowPayment(CHECK_IN_ID)]
+
+
+def test_the_patient_can_stop_the_reader() -> None:
+    kiosk = paying_by_card()
+
+    effects = kiosk.send(CardPaymentCanceled)
+
+    assert effects == [CancelPayment(CHECK_IN_ID, PaymentFailure.ABANDONED)]
+    assert (kiosk.flow.step, kiosk.flow.paying, kiosk.flow.waiting) == (Step.COPAY, True, True)
+
+
+def test_a_payment_the_patient_stopped_stays_at_the_copay_for_the_desk() -> None:
+    kiosk = paying_by_card()
+    kiosk.send(CardPaymentCanceled)
+
+    kiosk.answer(
+        PaymentUpdated, payment=payment_state(PaymentStatus.CANCELED, PaymentFailure.ABANDONED)
+    )
+
+    assert (kiosk.flow.step, kiosk.flow.paying, kiosk.flow.payment_problem) == (
+        Step.COPAY,
+        False,
+        PaymentFailure.ABANDONED,
+    )
+
+
+def test_a_card_paid_as_the_patient_stopped_the_reader_is_kept() -> None:
+    kiosk = paying_by_card()
+    kiosk.send(CardPaymentCanceled)
+
+    effects = kiosk.answer(PaymentUpdated, payment=PAID)
+
+    assert (kiosk.flow.step, submitted(effects).copay_paid_cents) == (Step.DONE, 2500)
+
+
+def test_stopping_the_reader_before_it_started_makes_the_starts_answer_stale() -> None:
+    kiosk = paying_by_card(answered=None)
+    start = kiosk.last_request
+    kiosk.send(CardPaymentCanceled)
+
+    effects = kiosk.send(PaymentUpdated, request=start, payment=WAITING_FOR_CARD)
+
+    assert (effects, kiosk.flow.payment, kiosk.flow.waiting) == ([], None, True)
+
+
+@pytest.mark.parametrize(
+    "make_kiosk",
+    [lambda: kiosk_at(Step.COPAY), lambda: paying_by_card(DECLINED)],
+    ids=["before-paying", "after-a-decline"],
+)
+def test_stopping_the_reader_when_no_card_payment_runs_is_illegal(make_kiosk: Any) -> None:
+    kiosk: Kiosk = make_kiosk()
+
+    with pytest.raises(IllegalEvent, match="no payment is running"):
+        kiosk.send(CardPaymentCanceled)
+    assert (kiosk.flow.step, kiosk.flow.waiting) == (Step.COPAY, False)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "reason"),
+    [
+        (PayByCard, "a payment is running"),
+        (PayAtDesk, "cancel the card payment first"),
+        (Back, "cancel the card payment first"),
+    ],
+    ids=["PayByCard", "PayAtDesk", "Back"],
+)
+@pytest.mark.parametrize("answered", [None, WAITING_FOR_CARD], ids=["starting", "reader-waits"])
+def test_paying_again_or_at_the_desk_or_going_back_is_illegal_while_the_card_pays(
+    event_type: type[Event], reason: str, answered: PaymentState | None
+) -> None:
+    kiosk = paying_by_card(answered)
+
+    with pytest.raises(IllegalEvent, match=reason):
+        kiosk.send(event_type)
+    assert (kiosk.flow.step, kiosk.flow.paying) == (Step.COPAY, True)
+
+
+@pytest.mark.parametrize(
+    ("answered", "can_go_back"),
+    [(WAITING_FOR_CARD, False), (DECLINED, True)],
+    ids=["reader-waits", "declined"],
+)
+def test_back_is_offered_only_while_no_card_payment_runs(
+    answered: PaymentState, can_go_back: bool
+) -> None:
+    kiosk = paying_by_card(answered)
+
+    assert kiosk.flow.can_go_back is can_go_back
+
+
+@pytest.mark.parametrize(
+    ("answered", "cancelled"),
+    [
+        (DECLINED, [CancelPayment(CHECK_IN_ID, PaymentFailure.ABANDONED)]),
+        (payment_state(PaymentStatus.CANCELED, PaymentFailure.TIMED_OUT), []),
+        (payment_state(PaymentStatus.FAILED, PaymentFailure.READER_OFFLINE), []),
+    ],
+    ids=["declined", "canceled", "failed"],
+)
+def test_paying_at_the_desk_after_the_card_cancels_a_payment_still_open_once_first(
+    answered: PaymentState, cancelled: list[Effect]
+) -> None:
+    kiosk = paying_by_card(answered)
+
+    effects = kiosk.send(PayAtDesk)
+
+    assert effects == [*cancelled, Submit(submitted(effects))]
+    assert submitted(effects).copay_paid_cents == 0
+
+
+# --- leaving while the card pays -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answered", [None, WAITING_FOR_CARD, DECLINED], ids=["starting", "reader-waits", "declined"]
+)
+def test_starting_over_mid_payment_cancels_it_without_waiting(
+    answered: PaymentState | None,
+) -> None:
+    kiosk = paying_by_card(answered)
+
+    effects = kiosk.send(StartOver)
+
+    assert effects == [
+        CancelPayment(CHECK_IN_ID, PaymentFailure.ABANDONED),
+        ReleaseSession(SESSION_A),
+    ]
+    assert (kiosk.flow.step, kiosk.flow.waiting, kiosk.flow.holds_phi) == (
+        Step.WELCOME,
+        False,
+        False,
+    )
+
+
+def unanswered_poll() -> Kiosk:
+    kiosk = paying_by_card()
+    kiosk.send(Tick)  # FollowPayment, never answered
+    return kiosk
+
+
+@pytest.mark.parametrize(
+    "make_kiosk",
+    [unanswered_poll, lambda: paying_by_card(DECLINED)],
+    ids=["unanswered-poll", "declined"],
+)
+def test_idling_mid_payment_cancels_it_without_waiting(make_kiosk: Any) -> None:
+    kiosk: Kiosk = make_kiosk()
+
+    effects = kiosk.send(Tick, after=IDLE)
+
+    assert effects == [
+        CancelPayment(CHECK_IN_ID, PaymentFailure.ABANDONED),
+        ReleaseSession(SESSION_A),
+    ]
+    assert (kiosk.flow.step, kiosk.flow.waiting, kiosk.flow.holds_phi) == (
+        Step.WELCOME,
+        False,
+        False,
+    )
+
+
+def test_going_back_to_identify_after_a_decline_cancels_the_payment() -> None:
+    kiosk = paying_by_card(DECLINED)
+    while kiosk.flow.step is not Step.VERIFY:
+        kiosk.send(Back)
+
+    effects = kiosk.send(Back)
+
+    assert effects == [
+        CancelPayment(CHECK_IN_ID, PaymentFailure.ABANDONED),
+        ReleaseSession(SESSION_A),
+    ]
+    assert (kiosk.flow.step, kiosk.flow.holds_phi) == (Step.IDENTIFY, False)
+
+
+@pytest.mark.parametrize("late", [WAITING_FOR_CARD, PAID], ids=["waiting", "paid"])
+def test_the_starts_answer_after_starting_over_is_dropped(late: PaymentState) -> None:
+    kiosk = paying_by_card(answered=None)
+    start = kiosk.last_request
+    kiosk.send(StartOver)
+
+    effects = kiosk.send(PaymentUpdated, request=start, payment=late)
+
+    assert effects == []
+    assert (kiosk.flow.step, kiosk.flow.payment, kiosk.flow.receipt) == (Step.WELCOME, None, None)
+
+
+def test_the_answer_to_the_cancel_sent_on_leaving_is_dropped() -> None:
+    kiosk = paying_by_card()
+    kiosk.send(StartOver)  # its CancelPayment is the last request
+
+    effects = kiosk.answer(
+        PaymentUpdated, payment=payment_state(PaymentStatus.CANCELED, PaymentFailure.ABANDONED)
+    )
+
+    assert (effects, kiosk.flow.step, kiosk.flow.payment) == ([], Step.WELCOME, None)
+
+
+# --- the back office failing to answer about the payment -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [FlowErrorCode.BACK_OFFICE_UNREACHABLE, KioskErrorCode.PAYMENT_UNAVAILABLE],
+    ids=str,
+)
+def test_a_lost_poll_is_asked_again_at_the_next_tick(code: KioskErrorCode | FlowErrorCode) -> None:
+    kiosk = paying_by_card()
+    kiosk.send(Tick)
+    kiosk.answer(RequestFailed, code=code)
+
+    effects = kiosk.send(Tick)
+
+    assert effects == [FollowPayment(CHECK_IN_ID)]
+    assert (kiosk.flow.step, kiosk.flow.paying, kiosk.flow.payment_problem) == (
+        Step.COPAY,
+        True,
+        None,
+    )
+
+
+def test_a_start_refused_as_nothing_due_finishes_the_check_in_with_nothing_paid() -> None:
+    kiosk = paying_by_card(answered=None)
+
+    effects = kiosk.answer(RequestFailed, code=KioskErrorCode.NOTHING_DUE)
+
+    assert effects == [Submit(submitted(effects))]
+    assert (kiosk.flow.step, submitted(effects).copay_paid_cents, kiosk.flow.receipt) == (
+        Step.DONE,
+        0,
+        None,
+    )
+
+
+START_FAILURES = [
+    KioskErrorCode.NO_CARD_READER,
+    KioskErrorCode.PAYMENT_UNAVAILABLE,
+    KioskErrorCode.PAYMENT_IN_PROGRESS,
+    FlowErrorCode.BACK_OFFICE_UNREACHABLE,
+]
+
+
+@pytest.mark.parametrize("code", START_FAILURES, ids=str)
+def test_a_start_that_fails_stays_at_the_copay_saying_why(
+    code: KioskErrorCode | FlowErrorCode,
+) -> None:
+    kiosk = paying_by_card(answered=None)
+
+    effects = kiosk.answer(RequestFailed, code=code)
+
+    assert effects == []
+    assert (
+        kiosk.flow.step,
+        kiosk.flow.paying,
+        kiosk.flow.waiting,
+        kiosk.flow.payment_problem,
+    ) == (Step.COPAY, False, False, code)
+
+
+def test_the_card_can_be_tried_again_after_a_failed_start() -> None:
+    kiosk = paying_by_card(answered=None)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.PAYMENT_UNAVAILABLE)
+
+    effects = kiosk.send(PayByCard)
+
+    assert effects == [StartPayment(SESSION_A, CHECK_IN_ID)]
+    assert (kiosk.flow.paying, kiosk.flow.payment_problem) == (True, None)
+
+
+def stopped_by_the_patient() -> Kiosk:
+    kiosk = paying_by_card()
+    kiosk.send(CardPaymentCanceled)
+    return kiosk
+
+
+def stopped_for_time() -> Kiosk:
+    kiosk = paying_by_card()
+    kiosk.send(Tick, after=PAYMENT_TIMEOUT)
+    return kiosk
+
+
+CANCELLING = {"by-the-patient": stopped_by_the_patient, "for-time": stopped_for_time}
+
+
+@pytest.mark.parametrize("make_kiosk", CANCELLING.values(), ids=CANCELLING.keys())
+def test_a_cancel_that_fails_stays_at_the_copay_saying_why(make_kiosk: Any) -> None:
+    kiosk: Kiosk = make_kiosk()
+    assert isinstance(kiosk.last_request, CancelPayment)
+
+    effects = kiosk.answer(RequestFailed, code=KioskErrorCode.PAYMENT_UNAVAILABLE)
+
+    assert effects == []
+    assert (
+        kiosk.flow.step,
+        kiosk.flow.paying,
+        kiosk.flow.waiting,
+        kiosk.flow.payment_problem,
+    ) == (Step.COPAY, False, False, KioskErrorCode.PAYMENT_UNAVAILABLE)
+
+
+@pytest.mark.parametrize("make_kiosk", CANCELLING.values(), ids=CANCELLING.keys())
+def test_after_a_cancel_that_failed_the_desk_leaves_the_payment_to_the_back_office(
+    make_kiosk: Any,
+) -> None:
+    kiosk: Kiosk = make_kiosk()
+    kiosk.answer(RequestFailed, code=KioskErrorCode.PAYMENT_UNAVAILABLE)
+
+    effects = kiosk.send(PayAtDesk)
+
+    assert effects == [Submit(submitted(effects))]
+
+
+# --- the receipt ---------------------------------------------------------------------------
+
+
+def test_the_receipt_of_the_card_payment_is_printed_on_request() -> None:
+    kiosk = kiosk_at(Step.DONE)
+
+    effects = kiosk.send(ReceiptRequested)
+
+    assert (kiosk.flow.step, effects) == (Step.DONE, [PrintReceipt(RECEIPT)])
+
+
+def paid_at_the_desk() -> Kiosk:
+    kiosk = kiosk_at(Step.COPAY)
+    kiosk.send(PayAtDesk)
+    return kiosk
+
+
+def nothing_due_after_all() -> Kiosk:
+    kiosk = paying_by_card(answered=None)
+    kiosk.answer(RequestFailed, code=KioskErrorCode.NOTHING_DUE)
+    return kiosk
+
+
+def declined_then_paid_at_the_desk() -> Kiosk:
+    kiosk = paying_by_card(DECLINED)
+    kiosk.send(PayAtDesk)
+    return kiosk
+
+
+NOT_PAID_BY_CARD = {
+    "at-the-desk": paid_at_the_desk,
+    "declined-then-at-the-desk": declined_then_paid_at_the_desk,
+    "nothing-due-after-all": nothing_due_after_all,
+    "no-copay": lambda: kiosk_at(Step.DONE, copay=CopayDue(amount_cents=0, self_pay=False)),
+    "copay-off": lambda: kiosk_at(Step.DONE, rules=ClinicRules(collect_copay=False)),
+}
+
+
+@pytest.mark.parametrize("make_kiosk", NOT_PAID_BY_CARD.values(), ids=NOT_PAID_BY_CARD.keys())
+def test_there_is_no_receipt_to_print_without_a_card_payment(make_kiosk: Any) -> None:
+    kiosk: Kiosk = make_kiosk()
+
+    with pytest.raises(IllegalEvent, match="nothing was paid by card"):
+        kiosk.send(ReceiptRequested)
+    assert (kiosk.flow.step, kiosk.flow.receipt) == (Step.DONE, None)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "after"),
+    [(StartOver, timedelta(seconds=1)), (Tick, IDLE)],
+    ids=["touched", "idle"],
+)
+def test_the_receipt_is_forgotten_back_at_welcome(
+    event_type: type[Event], after: timedelta
+) -> None:
+    kiosk = kiosk_at(Step.DONE)
+
+    kiosk.send(event_type, after=after)
+
+    assert (kiosk.flow.step, kiosk.flow.receipt) == (Step.WELCOME, None)
+
+
 # --- done ----------------------------------------------------------------------------------
 
 
@@ -758,7 +1383,9 @@ def test_the_check_in_submitted_holds_everything_collected() -> None:
     kiosk.send(DetailsConfirmed, changes=CHANGES)
     kiosk.walk(to=Step.COPAY)
 
-    effects = kiosk.send(CopayPaid, amount_cents=2500)
+    kiosk.send(PayByCard)
+
+    effects = kiosk.answer(PaymentUpdated, payment=PAID)
 
     assert effects == [
         Submit(
@@ -1323,8 +1950,8 @@ ACCEPTED_FROM_THE_SCREENS: dict[Step, set[type[Event]]] = {
         StartOver,
     },
     Step.CONSENT_FORMS: {Signed, Back, StartOver},
-    Step.COPAY: {CopayPaid, PayAtDesk, Back, StartOver},
-    Step.DONE: {StartOver},
+    Step.COPAY: {PayByCard, CardPaymentCanceled, PayAtDesk, Back, StartOver},
+    Step.DONE: {ReceiptRequested, StartOver},
     Step.ERROR: {Retry, StartOver, StaffReset},
 }
 
@@ -1340,8 +1967,10 @@ SCREEN_EVENTS: dict[type[Event], dict[str, Any]] = {
     CardOnFileKept: {},
     SelfPayChosen: {},
     Signed: {"signature": signature_for(PRIVACY)},
-    CopayPaid: {"amount_cents": 100},
+    PayByCard: {},
+    CardPaymentCanceled: {},
     PayAtDesk: {},
+    ReceiptRequested: {},
     Back: {},
     Retry: {},
     StartOver: {},
