@@ -8,8 +8,8 @@ payments in flight (the reconciler then marks them failed; nothing real was char
 
 from __future__ import annotations
 
-import itertools
 import threading
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,7 +48,6 @@ class SimulatedReader:
         self._intents: dict[str, _Intent] = {}
         self._actions: dict[str, ReaderAction] = {}
         self._replies: dict[str, Any] = {}  # idempotency key -> the first reply
-        self._ids = itertools.count(1)
 
     def _once(self, key: str, make: Any) -> Any:
         with self._lock:
@@ -72,7 +71,7 @@ class SimulatedReader:
     ) -> Intent:
         def make() -> Intent:
             intent = Intent(
-                id=f"pi_sim_{next(self._ids):06d}",
+                id=f"pi_sim_{uuid.uuid4().hex[:20]}",  # unique past a restart
                 status="requires_payment_method",
                 amount_cents=amount_cents,
             )
@@ -144,7 +143,7 @@ class SimulatedReader:
         def make() -> str:
             if self._get(intent_id).intent.status != "succeeded":
                 raise ProviderRefused("charge_not_captured")
-            return f"re_sim_{next(self._ids):06d}"
+            return f"re_sim_{uuid.uuid4().hex[:20]}"
 
         return self._once(idempotency_key, make)
 
