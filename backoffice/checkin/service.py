@@ -43,7 +43,7 @@ from backoffice.devices.models import Device
 from backoffice.patients.matching import search_key
 from backoffice.patients.models import Patient
 from backoffice.payments import ledger
-from backoffice.payments.copay import copay_due
+from backoffice.payments.copay import copay_due, left_to_pay
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.models import Appointment
 from backoffice.security.actor import Actor
@@ -458,7 +458,7 @@ def copay_for_session(
     appointment = session.get(Appointment, held.appointment_id)
     assert appointment is not None
     due = copay_due(session, appointment=appointment)
-    left = max(0, due.amount_cents - ledger.paid_for_appointment(session, appointment.id))
+    left = left_to_pay(session, appointment=appointment)
     return contract.CopayDue(amount_cents=left, self_pay=due.self_pay)
 
 

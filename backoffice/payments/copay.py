@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from backoffice.patients.models import InsurancePolicy
+from backoffice.payments import ledger
 from backoffice.payments.models import CopayOverride
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.models import Appointment, AppointmentType
@@ -63,6 +64,13 @@ def copay_due(session: Session, *, appointment: Appointment) -> Copay:
     if policy is None:
         return Copay(kind.self_pay_fee_cents or 0, True, CopaySource.SELF_PAY_FEE)
     return Copay(policy_copay(policy, kind.category), False, CopaySource.POLICY)
+
+
+def left_to_pay(session: Session, *, appointment: Appointment) -> int:
+    """The copay less what was already paid for this visit at a kiosk (a patient who started
+    over after paying is not asked to pay again)."""
+    due = copay_due(session, appointment=appointment).amount_cents
+    return max(0, due - ledger.paid_for_appointment(session, appointment.id))
 
 
 def override_copay(

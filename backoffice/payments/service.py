@@ -32,7 +32,7 @@ from backoffice.clinic.models import Location
 from backoffice.devices.models import Device
 from backoffice.patients.models import Patient
 from backoffice.payments import ledger
-from backoffice.payments.copay import copay_due
+from backoffice.payments.copay import copay_due, left_to_pay
 from backoffice.payments.models import HandledWebhookEvent, LedgerEntry, Payment
 from backoffice.payments.provider import (
     BadWebhook,
@@ -197,13 +197,6 @@ def start(
         detail={"payment_id": str(payment.id), "status": payment.status},
     )
     return _state(session, payments, payment, ctx.zone)
-
-
-def left_to_pay(session: Session, *, appointment: Appointment) -> int:
-    """The copay less what was already paid for this visit at a kiosk (a patient who started
-    over after paying is not asked to pay again)."""
-    due = copay_due(session, appointment=appointment).amount_cents
-    return max(0, due - ledger.paid_for_appointment(session, appointment.id))
 
 
 def _no_other_payment_running(session: Session, appointment_id: uuid.UUID) -> None:
