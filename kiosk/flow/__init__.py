@@ -46,6 +46,7 @@ from kiosk.flow.events import (
     Started,
     StartOver,
     Tick,
+    Touched,
 )
 from kiosk.flow.machine import TRANSITIONS, CheckInFlow, IllegalEvent
 from kiosk.flow.rules import ClinicRules
@@ -102,4 +103,5 @@ __all__ = [
     "Step",
     "Submit",
     "Tick",
+    "Touched",
 ]

@@ -159,6 +159,12 @@ class StaffReset(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Touched(Event):
+    """The patient is busy on a screen without finishing it (typing, scrolling, signing):
+    activity that holds off the idle timeout, and the answer to "Still there?"."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Tick(Event):
     """Time passed with nobody touching the kiosk; it is never counted as activity."""
 

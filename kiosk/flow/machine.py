@@ -32,7 +32,9 @@ end of this module; an event the current step does not list raises `IllegalEvent
     ERROR --Retry--> IDENTIFY        ERROR --StartOver, StaffReset--> WELCOME
     (an ERROR that locks the kiosk, too many attempts, takes StaffReset only)
     Back: to the last step shown.    StartOver: to WELCOME from any other step.
-    Idle for rules.idle_timeout, on any event (Tick included): to WELCOME.
+    Touched: activity only.          LanguageChosen elsewhere: the language, nothing more.
+    Idle for rules.idle_timeout (DONE: rules.done_timeout), on any event (Tick included):
+    to WELCOME; `still_there_asked` tells the screens to ask first, rules.idle_warning before.
 
 A step the clinic's rules turn off is skipped; CONSENT_FORMS with nothing to sign and COPAY
 with nothing due are left as soon as that is known. Back skips both kinds. Going back to
@@ -44,7 +46,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from kiosk.flow.effects import (
@@ -93,6 +95,7 @@ from kiosk.flow.events import (
     Started,
     StartOver,
     Tick,
+    Touched,
 )
 from kiosk.flow.rules import ClinicRules
 from kiosk.flow.states import ErrorCode, FlowErrorCode, Step
@@ -222,6 +225,23 @@ class CheckInFlow:
     @property
     def can_go_back(self) -> bool:
         return Back in TRANSITIONS[self._step] and bool(self._history) and not self.paying
+
+    def seconds_left(self, at: datetime) -> float | None:
+        """Until the idle timeout sends the kiosk back to welcome; None where it never does."""
+        if self._step is Step.WELCOME or self._last_activity is None:
+            return None
+        return (self._last_activity + self._timeout() - at).total_seconds()
+
+    def still_there_asked(self, at: datetime) -> bool:
+        """Whether the screens should ask "Still there?" (never on the done screen, which only
+        thanks the patient, nor while the reader waits for a card)."""
+        left = self.seconds_left(at)
+        return (
+            left is not None
+            and self._step is not Step.DONE
+            and not self.paying
+            and left <= self._rules.idle_warning.total_seconds()
+        )
 
     @property
     def error_code(self) -> ErrorCode | None:
@@ -501,6 +521,14 @@ class CheckInFlow:
                 return self._advance()
         return self._fail(event.code)
 
+    def _touched(self, event: Touched) -> list[Effect]:
+        return []  # `handle` notes the activity
+
+    def _switch_language(self, event: LanguageChosen) -> list[Effect]:
+        self._require(event.code in self._rules.languages, event, "not a language of the clinic")
+        self._language = event.code
+        return []
+
     def _back(self, event: Back) -> list[Effect]:
         self._require(bool(self._history), event, "nothing to go back to")
         self._require(not self.paying, event, "cancel the card payment first")
@@ -632,11 +660,10 @@ class CheckInFlow:
 
     def _is_idle_at(self, at: datetime) -> bool:
         last = self._last_activity
-        return (
-            self._step is not Step.WELCOME
-            and last is not None
-            and at - last >= self._rules.idle_timeout
-        )
+        return self._step is not Step.WELCOME and last is not None and at - last >= self._timeout()
+
+    def _timeout(self) -> timedelta:
+        return self._rules.done_timeout if self._step is Step.DONE else self._rules.idle_timeout
 
     def _session_id(self) -> uuid.UUID:
         assert self._patient.appointment is not None, "online steps follow a chosen appointment"
@@ -651,7 +678,11 @@ def _drop_stale(answer: Answer) -> list[Effect]:
 
 
 _Handler = Callable[[CheckInFlow, Any], list[Effect]]  # each takes the event it is filed under
-_ON_EVERY_SCREEN: Final[Mapping[type[Event], _Handler]] = {StartOver: CheckInFlow._start_over}
+_ON_EVERY_SCREEN: Final[Mapping[type[Event], _Handler]] = {
+    StartOver: CheckInFlow._start_over,
+    Touched: CheckInFlow._touched,
+    LanguageChosen: CheckInFlow._switch_language,  # the language button on the top bar
+}
 _ON_LATER_SCREENS: Final[Mapping[type[Event], _Handler]] = {
     **_ON_EVERY_SCREEN,
     Back: CheckInFlow._back,
@@ -660,8 +691,8 @@ _ON_LATER_SCREENS: Final[Mapping[type[Event], _Handler]] = {
 TRANSITIONS: Final[Mapping[Step, Mapping[type[Event], _Handler]]] = {
     Step.WELCOME: {Started: CheckInFlow._start},
     Step.LANGUAGE: {
-        LanguageChosen: CheckInFlow._choose_language,
         **_ON_EVERY_SCREEN,
+        LanguageChosen: CheckInFlow._choose_language,  # here the choice moves on
     },
     Step.IDENTIFY: {
         Identified: CheckInFlow._look_up,

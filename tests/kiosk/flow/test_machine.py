@@ -59,6 +59,7 @@ from kiosk.flow import (
     Step,
     Submit,
     Tick,
+    Touched,
 )
 from kiosk.flow.machine import PATH
 from shared.contracts.kiosk import (
@@ -1778,6 +1779,65 @@ def test_any_event_can_end_an_idle_check_in_and_is_then_dropped() -> None:
     assert (kiosk.flow.step, effects) == (Step.WELCOME, [ReleaseSession(SESSION_A)])
 
 
+def test_touching_a_screen_holds_off_the_idle_timeout() -> None:
+    kiosk = kiosk_at(Step.IDENTIFY)  # typing a long name on the keypad
+    kiosk.send(Touched, after=IDLE - timedelta(seconds=1))
+
+    effects = kiosk.send(Tick, after=IDLE - timedelta(seconds=1))
+
+    assert (kiosk.flow.step, effects) == (Step.IDENTIFY, [])
+
+
+def test_still_there_is_asked_the_warning_before_the_timeout_and_a_touch_answers_it() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+    warning = ClinicRules().idle_warning
+    quiet_until = kiosk.now + IDLE - warning - timedelta(seconds=1)
+
+    asked_early = kiosk.flow.still_there_asked(quiet_until)
+    asked = kiosk.flow.still_there_asked(quiet_until + timedelta(seconds=1))
+    left = kiosk.flow.seconds_left(quiet_until + timedelta(seconds=1))
+    kiosk.send(Touched, after=IDLE - warning)
+
+    assert (asked_early, asked, left) == (False, True, warning.total_seconds())
+    assert kiosk.flow.still_there_asked(kiosk.now) is False
+    assert kiosk.flow.step is Step.CONFIRM_DETAILS and kiosk.flow.demographics == DEMOGRAPHICS
+
+
+def test_the_done_screen_clears_itself_sooner_and_asks_nothing() -> None:
+    kiosk = kiosk_at(Step.DONE)
+    done_timeout = ClinicRules().done_timeout
+
+    asked = kiosk.flow.still_there_asked(kiosk.now + done_timeout - timedelta(seconds=1))
+    kiosk.send(Tick, after=done_timeout)
+
+    assert (asked, kiosk.flow.step, kiosk.flow.first_name) == (False, Step.WELCOME, None)
+
+
+def test_no_still_there_while_the_reader_waits_for_a_card() -> None:
+    kiosk = kiosk_at(Step.COPAY)
+    kiosk.send(PayByCard)
+
+    assert kiosk.flow.paying
+    assert kiosk.flow.still_there_asked(kiosk.now + IDLE - timedelta(seconds=1)) is False
+
+
+def test_the_language_can_be_switched_on_a_later_screen_without_moving() -> None:
+    kiosk = kiosk_at(Step.CONFIRM_DETAILS)
+
+    effects = kiosk.send(LanguageChosen, code="es")
+
+    assert (kiosk.flow.step, kiosk.flow.language, effects) == (Step.CONFIRM_DETAILS, "es", [])
+    with pytest.raises(IllegalEvent):
+        kiosk.send(LanguageChosen, code="fr")
+
+
+def test_nothing_times_out_on_the_welcome_screen_so_nothing_is_asked() -> None:
+    kiosk = Kiosk()
+
+    assert kiosk.flow.seconds_left(kiosk.now + IDLE * 10) is None
+    assert kiosk.flow.still_there_asked(kiosk.now + IDLE * 10) is False
+
+
 def test_the_welcome_screen_never_times_out() -> None:
     kiosk = Kiosk()
     kiosk.walk(to=Step.DONE)
@@ -1935,24 +1995,26 @@ def test_a_clinic_that_does_not_allow_offline_shows_the_back_office_unreachable(
 
 # --- the table -------------------------------------------------------------------------------
 
+EVERYWHERE_BUT_WELCOME = {StartOver, Touched, LanguageChosen}
+
 ACCEPTED_FROM_THE_SCREENS: dict[Step, set[type[Event]]] = {
     Step.WELCOME: {Started},
-    Step.LANGUAGE: {LanguageChosen, StartOver},
-    Step.IDENTIFY: {Identified, Back, StartOver},
-    Step.VERIFY: {MatchChosen, BirthDateEntered, Back, StartOver},
-    Step.CONFIRM_DETAILS: {DetailsConfirmed, Back, StartOver},
+    Step.LANGUAGE: {*EVERYWHERE_BUT_WELCOME},
+    Step.IDENTIFY: {Identified, Back, *EVERYWHERE_BUT_WELCOME},
+    Step.VERIFY: {MatchChosen, BirthDateEntered, Back, *EVERYWHERE_BUT_WELCOME},
+    Step.CONFIRM_DETAILS: {DetailsConfirmed, Back, *EVERYWHERE_BUT_WELCOME},
     Step.INSURANCE_CARD: {
         CardCaptured,
         CardAccepted,
         CardOnFileKept,
         SelfPayChosen,
         Back,
-        StartOver,
+        *EVERYWHERE_BUT_WELCOME,
     },
-    Step.CONSENT_FORMS: {Signed, Back, StartOver},
-    Step.COPAY: {PayByCard, CardPaymentCanceled, PayAtDesk, Back, StartOver},
-    Step.DONE: {ReceiptRequested, StartOver},
-    Step.ERROR: {Retry, StartOver, StaffReset},
+    Step.CONSENT_FORMS: {Signed, Back, *EVERYWHERE_BUT_WELCOME},
+    Step.COPAY: {PayByCard, CardPaymentCanceled, PayAtDesk, Back, *EVERYWHERE_BUT_WELCOME},
+    Step.DONE: {ReceiptRequested, *EVERYWHERE_BUT_WELCOME},
+    Step.ERROR: {Retry, StaffReset, *EVERYWHERE_BUT_WELCOME},
 }
 
 SCREEN_EVENTS: dict[type[Event], dict[str, Any]] = {
@@ -1975,6 +2037,7 @@ SCREEN_EVENTS: dict[type[Event], dict[str, Any]] = {
     Retry: {},
     StartOver: {},
     StaffReset: {},
+    Touched: {},
 }
 
 
