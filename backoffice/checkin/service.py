@@ -37,7 +37,9 @@ from backoffice.checkin.models import (
     LookupAttempt,
     StaffAlert,
 )
+from backoffice.checkin.queue import STATE_OF_STATUS
 from backoffice.checkin.schemas import CheckInCode
+from backoffice.checkin.wait import WaitingVisit, estimate_wait_minutes
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices.models import Device
 from backoffice.patients.matching import search_key
@@ -48,7 +50,7 @@ from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.models import Appointment
 from backoffice.security.actor import Actor
 from shared.contracts import kiosk as contract
-from shared.contracts.kiosk import KioskErrorCode, QueueFlag
+from shared.contracts.kiosk import ArrivalState, KioskErrorCode, QueueFlag
 from shared.enums import PatientStatus
 from shared.errors import AppError, FieldError, InvalidInput, TooManyRequests
 
@@ -58,6 +60,7 @@ LATE_AFTER = timedelta(minutes=10)
 CODE_LIFETIME_AFTER_VISIT = timedelta(hours=12)
 CHECKABLE_STATUSES = ("scheduled", "confirmed")
 CHECKED_IN_STATUSES = ("arrived", "roomed", "in_progress", "completed")
+WAITING_STATUSES = tuple(s for s, state in STATE_OF_STATUS.items() if state is ArrivalState.WAITING)
 IMAGE_SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 
 
@@ -608,6 +611,7 @@ def submit_check_in(
         )
     ]
     session.add(arrival)
+    wait_minutes = estimated_wait(session, ctx, appointment=appointment, arrival=arrival)
     due = copay_due(session, appointment=appointment)
     if due.amount_cents:
         ledger.post(
@@ -652,6 +656,44 @@ def submit_check_in(
         arrived_at=arrival.arrived_at,
         first_name=patient.first_name,
         flags=[QueueFlag(f) for f in arrival.flags],
+        estimated_wait_minutes=wait_minutes,
+    )
+
+
+def estimated_wait(
+    session: Session, ctx: KioskContext, *, appointment: Appointment, arrival: Arrival
+) -> int | None:
+    """The wait to show on the done screen (see `wait`), from who is waiting at the
+    location today. None for a check-in recorded offline: the queue has moved on since."""
+    if arrival.offline:
+        return None
+    start, end = _day_span(arrival.arrived_at.astimezone(ctx.zone).date(), ctx.zone)
+    rows = session.exec(
+        select(
+            Appointment.provider_id, Appointment.starts_at, Appointment.ends_at, Arrival.arrived_at
+        )
+        .join(Arrival, col(Arrival.appointment_id) == Appointment.id)
+        .where(
+            Arrival.location_id == arrival.location_id,
+            col(Arrival.arrived_at) >= start,
+            col(Arrival.arrived_at) < end,
+            col(Appointment.status).in_(WAITING_STATUSES),
+            Appointment.id != appointment.id,
+        )
+    ).all()
+    return estimate_wait_minutes(
+        arrived_at=arrival.arrived_at,
+        scheduled_start=appointment.starts_at,
+        provider_id=appointment.provider_id,
+        waiting=[
+            WaitingVisit(
+                provider_id=provider_id,
+                scheduled_start=starts_at,
+                duration=ends_at - starts_at,
+                arrived_at=arrived_at,
+            )
+            for provider_id, starts_at, ends_at, arrived_at in rows
+        ],
     )
 
 

@@ -343,3 +343,5 @@ class CheckInReceipt(BaseModel):
     arrived_at: datetime
     first_name: str
     flags: list[QueueFlag]
+    # Rounded up to 5 minutes; None when no honest estimate is possible.
+    estimated_wait_minutes: int | None = None

@@ -15,6 +15,7 @@ from shared.enums import Role
 from tests.fixtures.checkin import (
     BIRTH_DATE,
     JPEG,
+    book_alongside,
     book_today,
     by_name,
     consent_form,
@@ -202,6 +203,34 @@ def test_a_whole_check_in_becomes_one_arrival_with_flags(client, kiosk, session,
     assert client.get(
         f"/api/v1/kiosk/sessions/{again['session_id']}/consents", headers=kiosk
     ).json() == {"documents": []}
+
+
+def test_the_receipt_estimates_the_wait_from_the_providers_queue(
+    client, kiosk, session, cipher, visit
+):
+    start = visit["appointment"].starts_at  # about 20 minutes from now
+    book_alongside(
+        session,
+        cipher,
+        visit,
+        last_name="Quill",
+        starts_at=start - timedelta(minutes=45),
+        minutes=40,
+    )
+    [earlier] = look_up(client, kiosk, by_name(last_name="Quill")).json()["matches"]
+    first = deliver(client, kiosk, submission(session_id=earlier["session_id"]))
+    assert first.json()["estimated_wait_minutes"] == 0  # late, nobody ahead
+    [match] = look_up(client, kiosk, by_name()).json()["matches"]
+    r = deliver(client, kiosk, submission(session_id=match["session_id"]))
+    assert r.status_code == 201, r.text
+    # Quill's 40 minutes, waiting ahead, outlast the 20 until Harriet's own start.
+    assert r.json()["estimated_wait_minutes"] == 40
+
+
+def test_an_offline_check_in_carries_no_wait_estimate(client, kiosk, visit):
+    r = deliver(client, kiosk, submission(identification=by_name(), offline=True))
+    assert r.status_code == 201, r.text
+    assert r.json()["estimated_wait_minutes"] is None
 
 
 def test_a_replayed_check_in_returns_the_first_answer_and_records_nothing_twice(
