@@ -7,6 +7,7 @@ found, sharp and held steady.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,3 +98,66 @@ class AutoCapture:
             if verdict.capture is not None:
                 return verdict.capture
         return None
+
+
+class VideoCamera:
+    """A V4L2 camera (the Pi's camera through libcamera's V4L2 layer, or a USB camera),
+    read through OpenCV. Opened for each capture and closed after, so the camera's light is
+    on only while the card screen is up."""
+
+    def __init__(self, device: int | str = 0, *, width: int = 1600, height: int = 1200) -> None:
+        self._device, self._size = device, (width, height)
+
+    def frames(self) -> Iterator[Pixels]:
+        capture = cv2.VideoCapture(self._device)
+        try:
+            if not capture.isOpened():
+                raise CameraUnavailable(f"no camera at {self._device!r}")
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    raise CameraUnavailable("the camera stopped sending frames")
+                yield frame
+        finally:
+            capture.release()
+
+
+class CameraUnavailable(RuntimeError):
+    """Unplugged, busy, or never there: the card screen offers to skip the card."""
+
+
+class SimulatedCardCamera:
+    """The demo's camera: an empty counter for a moment, then a generated insurance card held
+    under it, as a patient would; the same every time for one `seed`."""
+
+    def __init__(
+        self, seed: int = 7, *, empty_frames: int = 8, moving_frames: int = 12, fps: float = 15
+    ) -> None:
+        self._seed, self._empty_frames, self._moving_frames = seed, empty_frames, moving_frames
+        self._interval = 1 / fps
+        self._card: Pixels | None = None
+
+    def frames(self) -> Iterator[Pixels]:
+        """The counter, then the card still moving in the hand, then held steady."""
+        rng = np.random.default_rng(self._seed)
+        card = self._card_photo()
+        empty = np.clip(rng.normal(85, 6, card.shape), 0, 255).astype(np.uint8)
+        for _ in range(self._empty_frames):
+            time.sleep(self._interval)
+            yield empty
+        for index in range(self._moving_frames):
+            time.sleep(self._interval)
+            yield np.roll(card, 40 * (index % 2) - 20, axis=1)
+        while True:
+            time.sleep(self._interval)
+            yield card
+
+    def _card_photo(self) -> Pixels:
+        if self._card is None:
+            from hardware.vision.corpus import as_tilted, make_card
+
+            photo = as_tilted(make_card(self._seed), self._seed).convert("RGB")
+            self._card = cv2.cvtColor(np.asarray(photo), cv2.COLOR_RGB2BGR)
+        return self._card

@@ -125,6 +125,45 @@ def check_in(
         typer.echo(f"copay paid: {format_dollars(outcome.paid_cents)}")
 
 
+@kiosk_app.command("run")
+def run(
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Simulated camera, scanner, printer and test cards")
+    ] = False,
+    fullscreen: Annotated[
+        bool, typer.Option("--fullscreen", help="The whole screen, no cursor (the Pi)")
+    ] = False,
+) -> None:
+    """The touchscreen app patients use in the lobby."""
+    from kiosk.settings import KioskSettings
+    from kiosk.ui.launch import kiosk_parts, prepare_kivy
+
+    settings = KioskSettings()
+    if settings.token is None:
+        raise AppError(
+            "no kiosk token: set FRONTDESK_KIOSK_TOKEN (from `frontdesk devices add-kiosk`)"
+        )
+    prepare_kivy(settings.var_dir, fullscreen=fullscreen)
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.look import LOOK
+
+    LOOK.dpi = settings.display_dpi
+    with kiosk_parts(settings, simulate=simulate) as parts:
+        KioskApp(parts).run()
+
+
+@kiosk_app.command("staff-pin")
+def staff_pin() -> None:
+    """Make the hash of a staff PIN for FRONTDESK_KIOSK_STAFF_PIN_HASH (asked twice, not shown)."""
+    from kiosk.staff import PinError, hash_pin
+
+    pin = typer.prompt("Staff PIN", hide_input=True, confirmation_prompt=True)
+    try:
+        typer.echo(hash_pin(pin))
+    except PinError as exc:
+        raise AppError(str(exc)) from exc
+
+
 def _printer(port: str | None) -> ReceiptPrinter:
     """The serial printer configured, else one in memory (a kiosk set up without one)."""
     if port is None:

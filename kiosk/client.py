@@ -51,6 +51,13 @@ class BackOfficeClient:
     def close(self) -> None:
         self._http.close()
 
+    def ping(self) -> bool:
+        """Whether the back office answers its health check: the kiosk's offline banner."""
+        try:
+            return self._http.get("/api/v1/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
     def _call(
         self,
         method: str,

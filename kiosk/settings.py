@@ -18,6 +18,13 @@ class KioskSettings(BaseSettings):
     var_dir: Path = Field(default=Path("var/kiosk"), description="Outbox, its key, form cache")
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     printer_port: str | None = Field(default=None, description="The receipt printer, /dev/tty…")
+    scanner_port: str | None = Field(default=None, description="The barcode scanner, /dev/tty…")
+    camera: str = Field(default="0", description="Card camera: a V4L2 index, device or folder")
+    staff_pin_hash: str | None = Field(
+        default=None, description="From `frontdesk kiosk staff-pin`; unset: no maintenance"
+    )
+    clinic_name: str = Field(default="Frontdesk", description="Shown on the welcome screen")
+    display_dpi: float = Field(default=149.0, gt=50, le=600, description="For touch targets")
 
     @property
     def outbox_path(self) -> Path:

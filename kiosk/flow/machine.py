@@ -210,6 +210,10 @@ class CheckInFlow:
     # --- what the screens show -------------------------------------------------------------
 
     @property
+    def rules(self) -> ClinicRules:
+        return self._rules
+
+    @property
     def step(self) -> Step:
         return self._step
 

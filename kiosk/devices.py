@@ -1,0 +1,61 @@
+"""The kiosk's devices, real or simulated: the card camera, the barcode scanner, the receipt
+printer, and whether the card reader takes test cards (the simulated reader only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hardware.ports import BarcodeScanner, ReceiptPrinter
+
+if TYPE_CHECKING:
+    from hardware.camera import Camera
+    from kiosk.settings import KioskSettings
+
+
+@dataclass
+class Devices:
+    camera: Callable[[], Camera]  # opened for each capture
+    scanner: BarcodeScanner | None
+    printer: ReceiptPrinter | None
+    test_cards: bool = False  # the copay screen offers the simulated reader's test cards
+    simulated: bool = False
+
+    @classmethod
+    def simulated_set(cls) -> Devices:
+        from hardware.camera import SimulatedCardCamera
+        from hardware.printer import SimulatedPrinter
+        from hardware.scanner import SimulatedScanner
+
+        camera = SimulatedCardCamera()
+        return cls(
+            camera=lambda: camera,
+            scanner=SimulatedScanner(),
+            printer=SimulatedPrinter(),
+            test_cards=True,
+            simulated=True,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: KioskSettings) -> Devices:
+        from hardware.camera import FolderCamera, VideoCamera
+
+        source = settings.camera
+        if source.isdigit():
+            camera: Callable[[], Camera] = lambda: VideoCamera(int(source))  # noqa: E731
+        elif Path(source).is_dir():
+            camera = lambda: FolderCamera(Path(source), repeat=4)  # noqa: E731
+        else:
+            camera = lambda: VideoCamera(source)  # noqa: E731
+        scanner = printer = None
+        if settings.scanner_port:
+            from hardware.scanner.driver import SerialBarcodeScanner
+
+            scanner = SerialBarcodeScanner(settings.scanner_port)
+        if settings.printer_port:
+            from hardware.printer.driver import SerialReceiptPrinter
+
+            printer = SerialReceiptPrinter(settings.printer_port)
+        return cls(camera=camera, scanner=scanner, printer=printer)
