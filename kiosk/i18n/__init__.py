@@ -1,8 +1,8 @@
 """The kiosk's words in the patient's language: gettext catalogs, English as the source.
 
 Catalogs live in `kiosk/i18n/<language>/LC_MESSAGES/kiosk.po`, compiled to `.mo` beside them
-(`frontdesk kiosk i18n compile`); a missing translation falls back to the English text, so a
-new phrase never shows a blank button.
+by `scripts/i18n` (`kiosk.i18n.catalog`, which also re-extracts the texts); a missing
+translation falls back to the English text, so a new phrase never shows a blank button.
 """
 
 from __future__ import annotations

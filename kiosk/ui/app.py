@@ -229,6 +229,7 @@ class Kiosk:
             and not flow.paying
         )
         root.can_go_back = flow.can_go_back and not self.in_maintenance
+        self._ask_still_there()
         if self.in_maintenance:
             return
         self._switch_to(flow.step)
@@ -261,7 +262,11 @@ class Kiosk:
         self._busy_last_tick = busy
         if not self.session.busy:
             self.session.post(Tick)
-        root.asking_still_there = not self.in_maintenance and flow.still_there_asked(
+        self._ask_still_there()
+
+    def _ask_still_there(self) -> None:
+        """On each tick, and as soon as a wipe is drawn (nothing may linger over welcome)."""
+        self.root.asking_still_there = not self.in_maintenance and self.flow.still_there_asked(
             self.driver.now()
         )
 
@@ -280,10 +285,14 @@ class Kiosk:
         self.delivery.stop()
 
 
+_LOADED: set[Path] = set()
+
+
 def load_kv(path: Path) -> None:
     """Once per process: a second app in the same process (tests) reuses the rules."""
-    if str(path) not in Builder.files:
+    if path not in _LOADED:
         Builder.load_file(str(path))
+        _LOADED.add(path)
 
 
 class KioskApp(App):
