@@ -25,6 +25,12 @@ kiosk_app.add_typer(outbox_app, name="outbox")
 
 def register(root: typer.Typer) -> None:
     root.add_typer(kiosk_app, name="kiosk")
+    # `frontdesk demo walkthrough` joins the back office's demo group when it is installed.
+    demo = next((g.typer_instance for g in root.registered_groups if g.name == "demo"), None)
+    if demo is None:
+        demo = typer.Typer(help="The demo clinic.", no_args_is_help=True)
+        root.add_typer(demo, name="demo")
+    demo.command("walkthrough")(walkthrough)
 
 
 @contextmanager
@@ -150,6 +156,61 @@ def run(
     LOOK.dpi = settings.display_dpi
     with kiosk_parts(settings, simulate=simulate) as parts:
         KioskApp(parts).run()
+
+
+def walkthrough(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the screenshots")],
+    last_name: Annotated[str, typer.Option("--last-name", help="A patient due soon")],
+    dob: Annotated[str, typer.Option("--dob", help="Their date of birth, YYYY-MM-DD")],
+) -> None:
+    """Drive the real app by touch through a whole check-in, saving a screenshot per screen
+    (needs a running back office and a screen, e.g. Xvfb; uses simulated hardware)."""
+    import asyncio
+    import os
+    import time
+
+    from kiosk.settings import KioskSettings
+    from kiosk.ui.launch import kiosk_parts, prepare_kivy
+
+    started = time.monotonic()
+    try:
+        born = date.fromisoformat(dob)
+    except ValueError:
+        raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--dob") from None
+    settings = KioskSettings()
+    if settings.token is None:
+        raise AppError("no kiosk token: set FRONTDESK_KIOSK_TOKEN")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise AppError("no screen: run under Xvfb (xvfb-run frontdesk demo walkthrough …)")
+    prepare_kivy(settings.var_dir, fullscreen=False)
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.walkthrough import Patient, Walkthrough, play
+
+    figures: dict[str, float] = {}
+
+    async def script(robot) -> None:  # noqa: ANN001
+        figures["start_seconds"] = time.monotonic() - started
+        figures["rss_mib_at_start"] = _rss_mib()
+        walk = Walkthrough(robot, out)
+        await walk.check_in(Patient(last_name, born))
+        figures["rss_mib_after_check_in"] = _rss_mib()
+        for shot in walk.shots:
+            typer.echo(str(shot))
+
+    with kiosk_parts(settings, simulate=True) as parts:
+        asyncio.run(play(KioskApp(parts), script))
+    typer.echo(
+        f"app shown {figures['start_seconds']:.2f} s after start; memory (RSS) "
+        f"{figures['rss_mib_at_start']:.0f} MiB at the welcome screen, "
+        f"{figures['rss_mib_after_check_in']:.0f} MiB after a check-in"
+    )
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @kiosk_app.command("staff-pin")

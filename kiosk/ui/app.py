@@ -256,7 +256,7 @@ class Kiosk:
 
     def tick(self, _dt: float) -> None:
         """Once a second: let time pass in the flow, ask "Still there?", show "One moment"."""
-        root, flow = self.root, self.flow
+        root = self.root
         busy = self.session.busy
         root.busy = busy and self._busy_last_tick  # only a wait the patient would notice
         self._busy_last_tick = busy
