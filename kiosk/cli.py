@@ -188,7 +188,7 @@ def walkthrough(
 
     figures: dict[str, float] = {}
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         figures["start_seconds"] = time.monotonic() - started
         figures["rss_mib_at_start"] = _rss_mib()
         walk = Walkthrough(robot, out)
