@@ -88,7 +88,7 @@ def kiosk_parts(clinic: Clinic, server: str, var: Path, clock: Callable[[], date
         outbox.close()
 
 
-def run_app(parts, script) -> None:  # noqa: ANN001
+def run_app(parts, script) -> None:
     from kiosk.ui.app import KioskApp
     from kiosk.ui.walkthrough import play
 
@@ -116,7 +116,7 @@ def set_copay(clinic: Clinic, server: BackOffice, patient_id: str) -> None:
     ).raise_for_status()
 
 
-async def identify(robot, last_name: str, born: date, *, language: str = "en") -> None:  # noqa: ANN001
+async def identify(robot, last_name: str, born: date, *, language: str = "en") -> None:
     from kiosk.ui.walkthrough import type_date
 
     await robot.step(Step.WELCOME)
@@ -130,7 +130,7 @@ async def identify(robot, last_name: str, born: date, *, language: str = "en") -
     await robot.tap("find")
 
 
-async def sign_every_form(robot) -> None:  # noqa: ANN001
+async def sign_every_form(robot) -> None:
     from kiosk.ui.walkthrough import SIGNATURE
 
     await robot.step(Step.CONSENT_FORMS)
@@ -142,7 +142,7 @@ async def sign_every_form(robot) -> None:  # noqa: ANN001
         await robot.settle()
 
 
-def screen_of(robot):  # noqa: ANN001, ANN201
+def screen_of(robot):
     return robot.kiosk.root.ids.screens.current_screen
 
 
@@ -158,7 +158,7 @@ def test_a_full_check_in_by_touch_with_the_card_and_the_copay(
     set_copay(clinic, backoffice, patient_id)
     shots: list[Path] = []
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         walk = Walkthrough(robot, tmp_path / "shots")
         await walk.check_in(Patient(last_name, date.fromisoformat(dob)))
         shots.extend(walk.shots)
@@ -192,7 +192,7 @@ def test_a_wrong_date_of_birth_says_so_and_the_patient_tries_again(
     last_name, dob, _ = next(patients)
     born = date.fromisoformat(dob)
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         await identify(robot, last_name, born.replace(year=born.year - 1))
         await robot.step(Step.ERROR)
         assert screen_of(robot).heading == "We couldn't find your appointment"
@@ -217,7 +217,7 @@ def test_the_spanish_path_shows_spanish_and_takes_the_date_day_first(
 ):
     last_name, dob, patient_id = next(patients)
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         await identify(robot, last_name, date.fromisoformat(dob), language="es")
         await robot.step(Step.VERIFY)
         assert robot.button("start-over").text == translate("Start over", "es") != "Start over"
@@ -247,7 +247,7 @@ def test_an_idle_patient_is_asked_still_there_then_wiped_back_to_welcome(
     last_name, dob, _ = next(patients)
     clock = Clock()
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         await identify(robot, last_name, date.fromisoformat(dob))
         await robot.step(Step.VERIFY)
         await robot.tap("match-0")
@@ -278,7 +278,7 @@ def test_an_offline_check_in_completes_and_reaches_the_back_office_once_it_retur
     last_name, dob, patient_id = next(patients)
     server = BackOffice(clinic).start()
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         await robot.until(lambda: robot.kiosk.delivery.online is True, "the back office")
         await robot.until(lambda: (tmp_path / "kiosk" / "consents.json").exists(), "forms cached")
         server.stop()
@@ -311,7 +311,7 @@ def test_a_declined_card_leaves_the_choice_of_another_card_or_the_desk(
     last_name, dob, patient_id = next(patients)
     set_copay(clinic, backoffice, patient_id)
 
-    async def script(robot) -> None:  # noqa: ANN001
+    async def script(robot) -> None:
         await identify(robot, last_name, date.fromisoformat(dob))
         await robot.step(Step.VERIFY)
         await robot.tap("match-0")
