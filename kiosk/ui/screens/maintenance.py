@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from kivy.clock import Clock
@@ -24,11 +23,8 @@ class MaintenanceScreen(StepScreen):
         outbox = kiosk.parts.outbox.status()
         devices, delivery = kiosk.devices, kiosk.delivery
         online = {True: "reachable", False: "NOT reachable", None: "not asked yet"}[delivery.online]
-        oldest = (
-            f", oldest {int(time.time() - outbox.oldest_pending_age)} s"
-            if outbox.oldest_pending_age
-            else ""
-        )
+        age = outbox.oldest_pending_age
+        oldest = f", oldest {int(age)} s" if age is not None else ""
         lines = [
             f"Back office: {kiosk.driver_server()} — {online}",
             f"Outbox: {outbox.pending} waiting{oldest}, {outbox.held} held"
