@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,12 +44,11 @@ class Devices:
         from hardware.camera import FolderCamera, VideoCamera
 
         source = settings.camera
-        if source.isdigit():
-            camera: Callable[[], Camera] = lambda: VideoCamera(int(source))  # noqa: E731
-        elif Path(source).is_dir():
-            camera = lambda: FolderCamera(Path(source), repeat=4)  # noqa: E731
+        camera: Callable[[], Camera]
+        if Path(source).is_dir():
+            camera = partial(FolderCamera, Path(source), repeat=4)
         else:
-            camera = lambda: VideoCamera(source)  # noqa: E731
+            camera = partial(VideoCamera, int(source) if source.isdigit() else source)
         scanner = printer = None
         if settings.scanner_port:
             from hardware.scanner.driver import SerialBarcodeScanner

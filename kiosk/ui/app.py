@@ -26,6 +26,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kiosk.devices import Devices
 from kiosk.driver import FlowDriver
 from kiosk.flow import (
+    Back,
+    CheckInFlow,
     Event,
     Identified,
     LanguageChosen,
@@ -120,12 +122,12 @@ class Kiosk:
         self._scans_stopped = threading.Event()
         self._scans = threading.Thread(target=self._read_scans, name="kiosk-scans", daemon=True)
         self._last_touch_posted: datetime | None = None
-        self._shown: dict[Step | str, StepScreen] = {}
+        self._shown: dict[str, StepScreen] = {}  # by screen name, built when first shown
 
     # --- what screens call ---------------------------------------------------------------
 
     @property
-    def flow(self):
+    def flow(self) -> CheckInFlow:
         return self.session.flow
 
     @property
@@ -158,8 +160,6 @@ class Kiosk:
         self.post(StartOver)
 
     def back(self) -> None:
-        from kiosk.flow import Back
-
         self.post(Back)
 
     def switch_language(self) -> None:
@@ -205,7 +205,7 @@ class Kiosk:
     def close_maintenance(self, *, reset: bool = False) -> None:
         self.in_maintenance = False
         if reset:
-            self.post(StaffReset) if self.flow.step is Step.ERROR else self.post(StartOver)
+            self.post(StaffReset if self.flow.step is Step.ERROR else StartOver)
         self.redraw()
 
     def show_maintenance(self) -> None:
@@ -245,8 +245,7 @@ class Kiosk:
         screen.show(self)
 
     def _screen(self, name: Step | str) -> StepScreen:
-        key = Step(name) if name in Step._value2member_map_ else name
-        if key not in self._shown:
+        if str(name) not in self._shown:
             screen_class = SCREENS[str(name)]
             load_kv(HERE / "screens" / f"{name}.kv")
             screen = screen_class(name=str(name), kiosk=self)

@@ -19,7 +19,7 @@ from typing import Any
 
 from kiosk.client import BackOfficeClient, HttpTransport
 from kiosk.driver import FlowDriver
-from kiosk.flow import Event, IllegalEvent
+from kiosk.flow import CheckInFlow, Event, IllegalEvent
 from kiosk.outbox import Outbox
 
 log = logging.getLogger("frontdesk.kiosk.ui")
@@ -40,7 +40,7 @@ class KioskSession:
         self._worker = threading.Thread(target=self._work, name="kiosk-flow", daemon=True)
 
     @property
-    def flow(self):
+    def flow(self) -> CheckInFlow:
         return self.driver.flow
 
     @property

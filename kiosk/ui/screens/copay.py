@@ -33,7 +33,6 @@ NO_READER = frozenset(
     }
 )
 DEFAULT_PROBLEM = "The card reader isn't available. Please pay at the desk."
-TEST_CARDS = (("4242424242424242", "approved"), ("4000000000000002", "declined"))
 
 
 class CopayScreen(StepScreen):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.flow import Identified
@@ -51,7 +49,7 @@ class IdentifyScreen(StepScreen):
         self.asking_birth_date = False
 
     def find(self) -> None:
-        born = self.ids.date_pad.value(date.today())
+        born = self.ids.date_pad.value(self.kiosk.driver.now().date())
         last_name = self.name_entry.value
         if born is None or last_name is None:
             return

@@ -13,6 +13,7 @@ class StaffPinScreen(StepScreen):
 
     dots = StringProperty("")
     message = StringProperty("Staff PIN")
+    _pin = ""  # never shown, only counted in dots
 
     def show(self, kiosk) -> None:
         if not kiosk.staff.configured:
@@ -23,7 +24,6 @@ class StaffPinScreen(StepScreen):
             self.message = (
                 f"Too many wrong PINs. Try again in {int(kiosk.staff.locked_for()) + 1} s."
             )
-        self._pin = getattr(self, "_pin", "")
 
     def leave(self) -> None:
         self._pin, self.dots, self.message = "", "", "Staff PIN"

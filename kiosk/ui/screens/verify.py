@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -56,7 +54,7 @@ class VerifyScreen(StepScreen):
         self.ids.date_pad.reset()
 
     def check(self) -> None:
-        born = self.ids.date_pad.value(date.today())
+        born = self.ids.date_pad.value(self.kiosk.driver.now().date())
         if born is not None:
             self.kiosk.post(BirthDateEntered, date_of_birth=born)
             self.ids.date_pad.reset()
