@@ -37,6 +37,10 @@ class Look(EventDispatcher):
         """A font size designed at 1280x800, times the patient's text size."""
         return pixels * self.scale * Metrics.density
 
+    def fixed(self, pixels: float) -> float:
+        """A font size that stays put whatever the text size (the top bar's own controls)."""
+        return pixels * Metrics.density
+
     def mm(self, millimetres: float) -> float:
         """Millimetres on the glass as pixels, for touch targets."""
         return millimetres * self.dpi / 25.4

@@ -8,6 +8,7 @@ look at every screen as a patient would, after any change.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,11 +31,13 @@ class Walkthrough:
     robot: Robot
     out: Path
     shots: list[Path] = field(default_factory=list)
+    # Called on every screen photographed, with the robot (the tests check touch targets).
+    inspect: Callable[[Robot], None] = lambda _robot: None
 
     async def shot(self, name: str) -> None:
-        self.shots.append(
-            await self.robot.screenshot(self.out / f"{len(self.shots) + 1:02d}-{name}.png")
-        )
+        path = self.out / f"{len(self.shots) + 1:02d}-{name}.png"
+        self.shots.append(await self.robot.screenshot(path))
+        self.inspect(self.robot)
 
     async def check_in(self, patient: Patient, *, language: str = "en") -> None:
         robot = self.robot

@@ -27,23 +27,29 @@ PROBLEMS = {
 
 
 class DatePad(BoxLayout):
+    """The boxes on the left, the keypad on the right at the pad's full height; widgets the
+    .kv gives it (the screen's own button) go under the boxes."""
+
     problem_text = StringProperty("")
     __events__ = ("on_typed",)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(orientation="horizontal", spacing=LOOK.mm(6), **kwargs)
         self.entry = DateEntry.for_language(LOOK.language)
-        boxes = BoxLayout(orientation="vertical", spacing=LOOK.mm(2))
-        self._row = BoxLayout(spacing=LOOK.mm(2), size_hint_y=None, height=LOOK.mm(34))
+        self._column = BoxLayout(orientation="vertical", spacing=LOOK.mm(2))
+        self._row = BoxLayout(spacing=LOOK.mm(2), size_hint_y=None, height=LOOK.mm(30))
         problem = Factory.Hint(color=LOOK.colour("danger"))
         self.bind(problem_text=problem.setter("text"))
         for widget in (self._row, problem, BoxLayout()):
-            boxes.add_widget(widget)
+            self._column.add_widget(widget)
         keypad = Keypad(layout="digits", size_hint_x=0.9)
         keypad.bind(on_key=self._key)
-        self.add_widget(boxes)
-        self.add_widget(keypad)
+        super().add_widget(self._column)
+        super().add_widget(keypad)
         self._draw()
+
+    def add_widget(self, widget, *args, **kwargs):
+        self._column.add_widget(widget, *args, **kwargs)
 
     def reset(self) -> None:
         self.entry = DateEntry.for_language(LOOK.language)

@@ -146,6 +146,27 @@ def screen_of(robot):
     return robot.kiosk.root.ids.screens.current_screen
 
 
+def targets_too_small(robot) -> list[str]:
+    """Buttons on screen under 9 mm on a side (WCAG 2.5.5 / the Section 508 kiosk rule)."""
+    from kiosk.ui.look import LOOK, MIN_TOUCH_MM
+
+    least = LOOK.mm(MIN_TOUCH_MM) - 0.5
+    return [
+        f"{b.name} {b.width:.0f}x{b.height:.0f}"
+        for b in robot.buttons()
+        if b.width < least or b.height < least
+    ]
+
+
+def labels_cut_off(robot) -> list[str]:
+    """Buttons whose label is wider or taller than the button."""
+    return [
+        b.name
+        for b in robot.buttons()
+        if b.texture_size[0] > b.width + 1 or b.texture_size[1] > b.height + 1
+    ]
+
+
 # --- the paths ---------------------------------------------------------------------------------
 
 
@@ -157,9 +178,12 @@ def test_a_full_check_in_by_touch_with_the_card_and_the_copay(
     last_name, dob, patient_id = next(patients)
     set_copay(clinic, backoffice, patient_id)
     shots: list[Path] = []
+    small: list[str] = []
 
     async def script(robot) -> None:
-        walk = Walkthrough(robot, tmp_path / "shots")
+        walk = Walkthrough(
+            robot, tmp_path / "shots", inspect=lambda r: small.extend(targets_too_small(r))
+        )
         await walk.check_in(Patient(last_name, date.fromisoformat(dob)))
         shots.extend(walk.shots)
         assert screen_of(robot).greeting.startswith("You're checked in, ")
@@ -184,6 +208,7 @@ def test_a_full_check_in_by_touch_with_the_card_and_the_copay(
     ]  # fmt: skip
     assert all(shot.stat().st_size > 10_000 for shot in shots)  # real pictures, not blank
     assert len(printed) == 1
+    assert small == []
 
 
 def test_a_wrong_date_of_birth_says_so_and_the_patient_tries_again(
@@ -222,6 +247,10 @@ def test_the_spanish_path_shows_spanish_and_takes_the_date_day_first(
         await robot.step(Step.VERIFY)
         assert robot.button("start-over").text == translate("Start over", "es") != "Start over"
         assert robot.button("not-me").text == translate("No, this isn't me", "es")
+        for _ in range(2):  # the largest text size: still all on screen, still big enough
+            await robot.tap("text-size")
+        await robot.frames(5)
+        assert (targets_too_small(robot), labels_cut_off(robot)) == ([], [])
         await robot.tap("match-0")
         await robot.step(Step.CONFIRM_DETAILS)
         await robot.until(lambda: robot.has("confirm"), "the details")
@@ -284,10 +313,9 @@ def test_an_offline_check_in_completes_and_reaches_the_back_office_once_it_retur
         server.stop()
         await robot.until(lambda: robot.kiosk.root.offline, "the offline banner")
         await identify(robot, last_name, date.fromisoformat(dob))
-        await sign_every_form(robot) if robot.screen != Step.INSURANCE_CARD.value else None
-        if robot.screen == Step.INSURANCE_CARD.value:
-            await robot.tap("keep-card")
-            await sign_every_form(robot)
+        await robot.step(Step.INSURANCE_CARD)  # offline: no verify, no details to confirm
+        await robot.tap("keep-card")
+        await sign_every_form(robot)
         await robot.step(Step.DONE)
         assert robot.kiosk.receipt() is None  # no answer yet: the done screen says it is saved
         assert "saved on this kiosk" in screen_of(robot).next_steps
