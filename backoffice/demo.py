@@ -247,6 +247,9 @@ def seed(
     kiosk, kiosk_token = devices_service.add_kiosk(session, actor=actor, name="Downtown lobby")
     kiosk.location_id = locations[0].id
     session.add(kiosk)
+    _, display_code = devices_service.add_display(
+        session, actor=actor, name="Downtown waiting room", location_id=locations[0].id
+    )
     try_it = (
         f"FRONTDESK_KIOSK_TOKEN={kiosk_token} .venv/bin/frontdesk kiosk check-in "
         f"--last-name '{arriving.last_name}' --dob {arriving.date_of_birth.isoformat()} --sign"
@@ -258,6 +261,7 @@ def seed(
         with os.fdopen(fd, "w") as fh:
             fh.write("".join(f"{u} ({r.value}): {password}\n" for u, _, r in STAFF))
             fh.write(f"a kiosk check-in, from another terminal: {try_it}\n")
+            fh.write(f"the lobby display's sign-in code (open /lobby/sign-in): {display_code}\n")
     users = ", ".join(u for u, _, _ in STAFF)
     return (
         f"seeded 2 locations, {len(PROVIDERS)} providers with weekly schedules, {patients} "
@@ -307,6 +311,11 @@ def _seed_arrivals_to_come(
         k.id: k for k in session.exec(select(AppointmentType).where(AppointmentType.code == "FU"))
     }
     follow_up = next(iter(kinds.values()))
+    # All six stay on the clinic's today (the kiosk finds today's appointments only): late in
+    # the evening the first ones have started already, and their patients arrive late.
+    zone = ZoneInfo(providers[0].locations[0].timezone)
+    midnight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), zone)
+    first = min(first, midnight - timedelta(minutes=20 * 5 + follow_up.duration_minutes))
     for i, patient in enumerate(patients[:6]):
         start = first + timedelta(minutes=20 * i)
         provider = providers[i % 2]

@@ -3,6 +3,7 @@
 from backoffice.audit import models as audit_models
 from backoffice.checkin import models as checkin_models
 from backoffice.clinic import models as clinic_models
+from backoffice.console import models as console_models
 from backoffice.devices import models as devices_models
 from backoffice.kit import idempotency as idempotency_models
 from backoffice.patients import models as patients_models
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "checkin_models",
     "clinic_models",
+    "console_models",
     "devices_models",
     "idempotency_models",
     "patients_models",

@@ -28,30 +28,25 @@ import statistics
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 import httpx
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 import backoffice.models_registry  # noqa: F401
-from backoffice.clinic.models import Provider
 from backoffice.db import make_engine
 from backoffice.devices import service as devices_service
-from backoffice.patients.matching import search_key
-from backoffice.patients.models import Patient
-from backoffice.scheduling.models import Appointment, AppointmentType
 from backoffice.security.actor import Actor
 from backoffice.security.principal import CLI_ORIGIN, SYSTEM
 from benchmarks.slot_search import DEFAULT_POSTGRES_URL, fresh_database
 
 # The end-to-end tests' process helpers: the benchmark runs the same real processes.
-from tests.fixtures.servers import BackOffice, seeded_clinic
+from tests.fixtures.servers import BIRTH, BackOffice, add_due_soon, seeded_clinic
 
 RESULTS = Path(__file__).parent / "results"
-BIRTH = date(1970, 1, 1)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -60,43 +55,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def add_patients_due(url: str, count: int, kiosks: int) -> tuple[list[str], list[str]]:
-    """`count` patients, each with a 15-minute visit starting within the hour, and kiosk
-    tokens. Rows go straight in: the benchmark is about check-in, not registration."""
+    """`count` patients due within the hour, and kiosk tokens."""
+    names = [last for last, _, _ in add_due_soon(url, count, prefix="Bench")]
     engine = make_engine(url)
     actor = Actor(SYSTEM, CLI_ORIGIN)
     with Session(engine) as session:
-        provider = session.exec(select(Provider)).first()
-        kind = session.exec(select(AppointmentType).where(AppointmentType.code == "FU")).one()
-        assert provider is not None
-        names, start = [], datetime.now(UTC) + timedelta(minutes=30)
-        for i in range(count):
-            last = f"Bench{i:05d}"
-            patient = Patient(
-                mrn=f"{900000000 + i}",
-                first_name="Pat",
-                last_name=last,
-                first_name_key=search_key("Pat"),
-                last_name_key=search_key(last),
-                date_of_birth=BIRTH,
-                sex="unknown",
-            )
-            session.add(patient)
-            session.flush()
-            session.add(
-                Appointment(
-                    patient_id=patient.id,
-                    provider_id=provider.id,
-                    location_id=provider.locations[0].id,
-                    appointment_type_id=kind.id,
-                    starts_at=start,
-                    ends_at=start + timedelta(minutes=15),
-                    blocked_start=start,
-                    blocked_end=start + timedelta(minutes=15),
-                    lane=2 + i,  # side by side: the benchmark needs many at once
-                    created_by="bench",
-                )
-            )
-            names.append(last)
         tokens = [
             devices_service.add_kiosk(session, actor=actor, name=f"bench-kiosk-{k}")[1]
             for k in range(kiosks)

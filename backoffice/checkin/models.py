@@ -94,6 +94,10 @@ class CardCapture(SQLModel, table=True):
     fields: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="to_review", max_length=10)  # to_review, accepted, rejected
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The policy the reviewed fields went into, and who decided.
+    policy_id: uuid.UUID | None = Field(default=None, foreign_key="insurance_policies.id")
+    decided_by: str | None = Field(default=None, max_length=120)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConsentDocument(SQLModel, table=True):

@@ -179,6 +179,31 @@ def move_along(
     return item
 
 
+def mark_no_show(
+    session: Session,
+    *,
+    actor: Actor,
+    broadcaster: QueueBroadcaster,
+    appointment_id: uuid.UUID,
+    expected_version: int,
+    now: datetime,
+) -> Appointment:
+    """An expected patient who never came: off the board's expected list, on every screen."""
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    scheduling_service.record_event(
+        session,
+        actor=actor,
+        appointment=appointment,
+        event="mark_no_show",
+        expected_version=expected_version,
+        now=now,
+    )
+    broadcaster.publish(
+        session, {"type": "appointment", "location_id": str(appointment.location_id)}
+    )
+    return appointment
+
+
 def list_alerts(
     session: Session, *, location_id: uuid.UUID | None, open_only: bool, limit: int, offset: int
 ) -> list[StaffAlert]:

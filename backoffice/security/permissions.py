@@ -26,6 +26,8 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     DEVICES_MANAGE = "devices:manage"
     KIOSK = "kiosk"  # the kiosk API; held by enrolled kiosk devices only
+    # The waiting-room screen: ticket numbers or initials and expected waits, nothing more.
+    LOBBY_DISPLAY = "lobby:display"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -56,8 +58,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_ADJUST,
         }
     ),
-    # Admin holds every staff permission; the kiosk API stays with devices.
-    Role.ADMIN: frozenset(p for p in Permission if p is not Permission.KIOSK),
+    # Admin holds every staff permission; the kiosk API and the lobby screen stay with devices.
+    Role.ADMIN: frozenset(
+        p for p in Permission if p not in (Permission.KIOSK, Permission.LOBBY_DISPLAY)
+    ),
 }
 
-KIOSK_PERMISSIONS: frozenset[Permission] = frozenset({Permission.KIOSK})
+# What a device may do, by its kind: a lobby display cannot call the kiosk API.
+DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "kiosk": frozenset({Permission.KIOSK}),
+    "display": frozenset({Permission.LOBBY_DISPLAY}),
+}

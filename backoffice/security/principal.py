@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
+from backoffice.security.permissions import DEVICE_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from shared.enums import PrincipalKind, Role
 
 
@@ -15,13 +15,14 @@ class Principal:
     id: uuid.UUID | None
     name: str
     role: Role | None = None
+    device_kind: str | None = None  # kiosk or display, for a device
 
     @property
     def permissions(self) -> frozenset[Permission]:
         if self.kind is PrincipalKind.USER and self.role is not None:
             return ROLE_PERMISSIONS[self.role]
         if self.kind is PrincipalKind.DEVICE:
-            return KIOSK_PERMISSIONS
+            return DEVICE_PERMISSIONS.get(self.device_kind or "kiosk", frozenset())
         return frozenset()
 
     def can(self, permission: Permission) -> bool:

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from backoffice import demo
 from backoffice.clinic.models import Provider
+from backoffice.patients.models import Patient
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.models import LIVE_STATUSES, Appointment, AppointmentType
 from tests.fixtures.builders import TEST_ACTOR
@@ -57,3 +58,24 @@ def test_seeding_twice_does_nothing(session, cipher):
     demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=3, today=TODAY)
     again = demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=3, today=TODAY)
     assert again == "demo data already present; nothing to do"
+
+
+def test_late_in_the_evening_the_patients_due_soon_are_still_due_today(session, cipher):
+    """The kiosk finds today's appointments only: at 23:10 in New York the six must not
+    spill past midnight (they start earlier instead, and arrive late)."""
+    demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=12, today=TODAY)
+    providers = list(session.exec(select(Provider).order_by(col(Provider.last_name))))
+    providers = [p for p in providers if p.locations][:2]
+    zone = ZoneInfo(providers[0].locations[0].timezone)
+    late = datetime.combine(TODAY, time(23, 10), tzinfo=zone)
+    patients = [a.patient_id for a in session.exec(select(Appointment).limit(6))]
+    people = [session.get(Patient, pid) for pid in patients]
+    demo._seed_arrivals_to_come(session, providers=providers, patients=people, now=late)
+    session.flush()
+    due = session.exec(
+        select(Appointment).where(
+            Appointment.lane == 1, col(Appointment.starts_at) >= late - timedelta(hours=3)
+        )
+    ).all()
+    assert len(due) >= 6
+    assert all(a.starts_at.astimezone(zone).date() == TODAY for a in due)
