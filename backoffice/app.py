@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -20,8 +21,11 @@ from backoffice.audit.router import audit_router
 from backoffice.checkin.broadcast import QueueBroadcaster
 from backoffice.checkin.router import checkin_router, queue_router
 from backoffice.clinic.router import clinic_router
+from backoffice.console.router import console_router
+from backoffice.console.web import HERE as CONSOLE_DIR
+from backoffice.console.web import install_console_errors
 from backoffice.db import SessionDep, make_engine
-from backoffice.devices.router import devices_router, kiosk_router
+from backoffice.devices.router import devices_router, enrollment_router, kiosk_router
 from backoffice.errors import install_error_handlers
 from backoffice.patients.router import patients_router
 from backoffice.payments.router import kiosk_payments_router, payments_router, webhooks_router
@@ -35,6 +39,17 @@ from shared import API_VERSION
 access_log = logging.getLogger("frontdesk.access")
 
 health_router = APIRouter(tags=["health"])
+
+# Pages run only their own script and style, cannot be framed, and send no referrer out.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
 
 @health_router.get("/health", name="health")
@@ -85,6 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         users_router,
         devices_router,
         kiosk_router,
+        enrollment_router,
         patients_router,
         audit_router,
         clinic_router,
@@ -97,8 +113,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ):
         api.include_router(router)
     app.include_router(api)
-    app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
+    app.include_router(console_router)
+    app.mount("/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="static")
+    app.add_api_route("/", lambda: RedirectResponse("/staff"), include_in_schema=False)
     install_error_handlers(app)
+    install_console_errors(app)
 
     @app.middleware("http")
     async def request_id_and_access_log(
@@ -124,6 +143,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         response.headers["X-Request-ID"] = request_id
         response.headers["Cache-Control"] = "no-store"
+        if not path.startswith(("/docs", "/redoc")):  # Swagger UI runs inline scripts
+            response.headers.update(SECURITY_HEADERS)
         return response
 
     return app

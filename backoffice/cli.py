@@ -186,6 +186,55 @@ def _device_named(session: Session, name: str):  # type: ignore[no-untyped-def]
     return device
 
 
+@devices_app.command("enrollment-code")
+def devices_enrollment_code(
+    location: Annotated[str, typer.Option("--location", help="The location's id")],
+    reader: Annotated[
+        str | None, typer.Option("--reader", help="The card reader beside it (tmr_…)")
+    ] = None,
+    replaces: Annotated[
+        str | None,
+        typer.Option("--replaces", help="Enrol into this kiosk (by name): a replaced SD card"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The new kiosk's name (default: its host name)")
+    ] = None,
+    expires_in: Annotated[
+        int, typer.Option("--expires-in", help="Minutes the code is good for", min=5, max=10080)
+    ] = 60,
+) -> None:
+    """Make a one-time code for `frontdesk provision enroll` on a new kiosk; print it."""
+    import uuid
+    from datetime import timedelta
+
+    from backoffice.devices import enrolment
+    from backoffice.kit.columns import utcnow
+
+    try:
+        location_id = uuid.UUID(location)
+    except ValueError:
+        raise typer.BadParameter(
+            "expected a location id (a UUID)", param_hint="--location"
+        ) from None
+    with _session() as session:
+        code, text = enrolment.create_enrollment_code(
+            session,
+            actor=_cli_actor(),
+            location_id=location_id,
+            now=utcnow(),
+            lifetime=timedelta(minutes=expires_in),
+            payment_reader_id=reader,
+            device_id=_device_named(session, replaces).id if replaces else None,
+            device_name=name,
+        )
+    typer.echo(text)
+    print(
+        f"frontdesk: single use, good until {code.expires_at:%Y-%m-%d %H:%M} UTC; on the kiosk: "
+        f"sudo frontdesk provision enroll --server URL --code {text}",
+        file=sys.stderr,
+    )
+
+
 @devices_app.command("revoke")
 def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
     from backoffice.devices import service as devices_service

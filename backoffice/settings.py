@@ -43,7 +43,26 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     sql_echo: bool = False
+    # The staff console signs out a browser left alone this long (HIPAA automatic log-off),
+    # and after a shift's length whatever it does.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # Sign-in cookies go over HTTPS only; turn off for a plain-HTTP demo on another host
+    # (browsers treat localhost and 127.0.0.1 as secure and keep the cookie there anyway).
+    console_secure_cookies: bool = True
+    # Visit summaries are emailed through this server (None: email is not offered).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = Field(default="frontdesk@localhost", max_length=200)
     clinic_name: str = Field(default="Frontdesk Clinic", max_length=80, description="On receipts")
+    # What every kiosk uses until an admin sets otherwise for it (the devices page).
+    kiosk_languages: list[str] = Field(default=["en", "es"], min_length=1)
+    kiosk_idle_timeout_seconds: int = Field(default=90, ge=45, le=900)
+    # A kiosk not heard from for this long is flagged "Silent" (it beats once a minute).
+    kiosk_silent_after_minutes: int = Field(default=5, ge=2, le=24 * 60)
 
     # Payments: "simulated" is a reader in memory (the demo); "stripe" is Stripe Terminal.
     payments_provider: Literal["simulated", "stripe", "none"] = "simulated"

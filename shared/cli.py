@@ -13,7 +13,7 @@ from typing import NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from shared.errors import AppError
+from shared.errors import AppError, InvalidInput
 
 app = typer.Typer(
     name="frontdesk",
@@ -40,6 +40,9 @@ def main() -> None:
     try:
         # Not standalone, so errors reach us; an explicit typer.Exit comes back as the code.
         code = app(standalone_mode=False)
+    except InvalidInput as exc:
+        fields = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        _fail(f"{exc.detail} {fields}".strip())
     except AppError as exc:
         _fail(exc.detail)
     except TyperException as exc:  # usage errors, from typer's own copy of click

@@ -132,7 +132,7 @@ def end_session(session: SessionDep, ctx: KioskCtx, session_id: uuid.UUID) -> No
 )
 def consent_documents(session: SessionDep, ctx: KioskCtx) -> contract.ConsentsNeeded:
     """Every current form, for the kiosk to keep for signing while the back office is down."""
-    documents = checkin_service.current_documents(session)
+    documents = checkin_service.asked_here(ctx.device, checkin_service.current_documents(session))
     return contract.ConsentsNeeded(
         documents=[checkin_service.document_contract(d) for d in documents]
     )

@@ -42,6 +42,8 @@ from backoffice.checkin.schemas import CheckInCode
 from backoffice.checkin.wait import WaitingVisit, estimate_wait_minutes
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices.models import Device
+from backoffice.devices.service import consent_codes_for
+from backoffice.patients import service as patients_service
 from backoffice.patients.matching import search_key
 from backoffice.patients.models import Patient
 from backoffice.payments import ledger
@@ -450,8 +452,19 @@ def consents_for_session(
     session: Session, ctx: KioskContext, *, session_id: uuid.UUID
 ) -> contract.ConsentsNeeded:
     held = held_session(session, ctx, session_id=session_id)
-    documents = consents_needed(session, patient_id=held.patient_id, now=ctx.now)
+    documents = asked_here(
+        ctx.device, consents_needed(session, patient_id=held.patient_id, now=ctx.now)
+    )
     return contract.ConsentsNeeded(documents=[document_contract(d) for d in documents])
+
+
+def asked_here(device: Device, documents: list[ConsentDocument]) -> list[ConsentDocument]:
+    """The forms among `documents` this kiosk is set to ask for, in its order."""
+    codes = consent_codes_for(device)
+    if codes is None:
+        return documents
+    by_code = {d.code: d for d in documents}
+    return [by_code[code] for code in codes if code in by_code]
 
 
 def copay_for_session(
@@ -612,24 +625,8 @@ def submit_check_in(
     ]
     session.add(arrival)
     wait_minutes = estimated_wait(session, ctx, appointment=appointment, arrival=arrival)
-    due = copay_due(session, appointment=appointment)
-    if due.amount_cents:
-        ledger.post(
-            session,
-            patient_id=patient_id,
-            kind=ledger.EntryKind.CHARGE,
-            amount_cents=due.amount_cents,
-            description=f"Copay, visit of {appointment.starts_at.astimezone(ctx.zone):%Y-%m-%d}",
-            appointment_id=appointment.id,
-            entry_key=f"copay:{appointment.id}",
-        )
-    scheduling_service.record_event(
-        session,
-        actor=ctx.actor,
-        appointment=appointment,
-        event="arrive",
-        expected_version=appointment.version,
-        now=ctx.now,
+    _charge_copay_and_arrive(
+        session, actor=ctx.actor, appointment=appointment, zone=ctx.zone, now=ctx.now
     )
     if submission.session_id is not None:
         end_session(session, ctx, session_id=submission.session_id)
@@ -658,6 +655,91 @@ def submit_check_in(
         flags=[QueueFlag(f) for f in arrival.flags],
         estimated_wait_minutes=wait_minutes,
     )
+
+
+def _charge_copay_and_arrive(
+    session: Session, *, actor: Actor, appointment: Appointment, zone: ZoneInfo, now: datetime
+) -> None:
+    """What every check-in does, at the kiosk or the desk: the copay goes on the patient's
+    ledger (once per visit) and the appointment moves to arrived."""
+    due = copay_due(session, appointment=appointment)
+    if due.amount_cents:
+        ledger.post(
+            session,
+            patient_id=appointment.patient_id,
+            kind=ledger.EntryKind.CHARGE,
+            amount_cents=due.amount_cents,
+            description=f"Copay, visit of {appointment.starts_at.astimezone(zone):%Y-%m-%d}",
+            appointment_id=appointment.id,
+            entry_key=f"copay:{appointment.id}",
+        )
+    scheduling_service.record_event(
+        session,
+        actor=actor,
+        appointment=appointment,
+        event="arrive",
+        expected_version=appointment.version,
+        now=now,
+    )
+
+
+def check_in_at_desk(
+    session: Session,
+    *,
+    actor: Actor,
+    broadcaster: QueueBroadcaster,
+    appointment_id: uuid.UUID,
+    expected_version: int,
+    now: datetime,
+) -> Arrival:
+    """A patient who came to the desk instead of the kiosk: on the queue like any arrival,
+    with the flags staff need (copay, consents; no card or signature was taken)."""
+    appointment = scheduling_service.get_appointment(session, appointment_id=appointment_id)
+    patients_service.check_version(appointment.version, expected_version)
+    if session.exec(select(Arrival).where(Arrival.appointment_id == appointment.id)).first():
+        raise AlreadyCheckedIn("This appointment is already checked in.")
+    if appointment.status not in CHECKABLE_STATUSES:
+        raise AlreadyCheckedIn("This appointment can no longer be checked in.")
+    location = session.get(Location, appointment.location_id)
+    assert location is not None
+    arrival = Arrival(
+        appointment_id=appointment.id,
+        check_in_id=uuid.uuid4(),
+        patient_id=appointment.patient_id,
+        location_id=appointment.location_id,
+        arrived_at=now,
+        received_at=now,
+        copay_paid_cents=ledger.paid_for_appointment(session, appointment.id),
+    )
+    session.add(arrival)
+    session.flush()
+    at_desk = contract.CheckInSubmission(check_in_id=arrival.check_in_id, completed_at=now)
+    arrival.flags = [
+        f.value
+        for f in arrival_flags(
+            session, appointment=appointment, arrival=arrival, submission=at_desk, now=now
+        )
+    ]
+    session.add(arrival)
+    _charge_copay_and_arrive(
+        session,
+        actor=actor,
+        appointment=appointment,
+        zone=ZoneInfo(location.timezone),
+        now=now,
+    )
+    actor.audit(
+        session,
+        "desk.check_in",
+        resource_type="patient",
+        resource_id=appointment.patient_id,
+        detail={"arrival_id": str(arrival.id)},
+    )
+    broadcaster.publish(
+        session,
+        {"type": "arrival", "arrival_id": str(arrival.id), "location_id": str(arrival.location_id)},
+    )
+    return arrival
 
 
 def estimated_wait(
@@ -706,8 +788,11 @@ def arrival_flags(
     now: datetime,
 ) -> list[QueueFlag]:
     flags = []
-    if submission.insurance_card is not None:
+    card = submission.insurance_card
+    if card is not None:
         flags.append(QueueFlag.INSURANCE_TO_REVIEW)
+        if any(f.confidence < contract.CARD_SURE for f in card.fields.values()):
+            flags.append(QueueFlag.CARD_READ_UNSURE)
     due = copay_due(session, appointment=appointment)
     if due.amount_cents > arrival.copay_paid_cents:
         flags.append(QueueFlag.COPAY_UNPAID)

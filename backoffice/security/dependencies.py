@@ -9,16 +9,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backoffice.audit.dependencies import origin_of
 from backoffice.db import SessionDep
-from backoffice.devices.models import Device
+from backoffice.devices.enrolment import device_for_token
 from backoffice.kit.columns import utcnow
 from backoffice.security.actor import Actor
 from backoffice.security.permissions import Permission
 from backoffice.security.principal import Principal
-from backoffice.security.tokens import DEVICE_TOKEN_PREFIX, decode_access_token, digest
+from backoffice.security.tokens import DEVICE_TOKEN_PREFIX, decode_access_token
 from backoffice.staff.models import StaffUser
 from shared.enums import PrincipalKind, Role
 from shared.errors import NotAuthenticated, PermissionDenied
@@ -41,14 +41,14 @@ def _user_principal(session: Session, token: str, request: Request) -> Principal
 
 
 def _device_principal(session: Session, token: str) -> Principal:
-    device = session.exec(select(Device).where(Device.token_hash == digest(token))).first()
-    if device is None or device.revoked_at is not None:
-        raise NotAuthenticated("This device token is not valid or was revoked.")
     now = utcnow()
+    device = device_for_token(session, token=token, now=now)
     if device.last_seen_at is None or now - device.last_seen_at > _DEVICE_SEEN_EVERY:
         device.last_seen_at = now
         session.add(device)
-    return Principal(kind=PrincipalKind.DEVICE, id=device.id, name=device.name)
+    return Principal(
+        kind=PrincipalKind.DEVICE, id=device.id, name=device.name, device_kind=device.kind
+    )
 
 
 def authenticate(

@@ -59,6 +59,11 @@ class QueueFlag(StrEnum):
     DEMOGRAPHICS_PENDING = "demographics_pending"
     OFFLINE_CHECK_IN = "offline_check_in"  # recorded while the back office was unreachable
     LATE = "late"  # arrived after the appointment's start
+    CARD_READ_UNSURE = "card_read_unsure"  # a field read off the card is below CARD_SURE
+
+
+# A card field read with less confidence than this is highlighted for staff to check.
+CARD_SURE = 0.80
 
 
 # --- identifying the patient --------------------------------------------------------------
@@ -345,3 +350,48 @@ class CheckInReceipt(BaseModel):
     flags: list[QueueFlag]
     # Rounded up to 5 minutes; None when no honest estimate is possible.
     estimated_wait_minutes: int | None = None
+
+
+# --- the kiosk's heartbeat ------------------------------------------------------------------
+
+
+class PeripheralState(StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # not set up, or not plugged in
+    ERROR = "error"  # there, but its last use failed
+    SIMULATED = "simulated"  # a demonstration kiosk (`--simulate`)
+
+
+PeripheralName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+MAX_PERIPHERALS = 10
+
+
+class PeripheralStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: PeripheralState
+    detail: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+
+
+class KioskHeartbeat(BaseModel):
+    """What a kiosk says of itself about once a minute, for the devices page: its version,
+    its outbox's backlog and its peripherals. Never PHI. Fields added later are optional, so
+    an older kiosk's heartbeat stays valid; the kiosk leaves out what it has nothing for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_version: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$"),
+    ]
+    outbox_pending: Annotated[int, Field(ge=0, le=1_000_000)]
+    outbox_held: Annotated[int, Field(ge=0, le=1_000_000)]
+    peripherals: Annotated[
+        dict[PeripheralName, PeripheralStatus], Field(max_length=MAX_PERIPHERALS)
+    ] = {}
+    uptime_seconds: Annotated[int, Field(ge=0)] | None = None  # since the app started
+    disk_free_bytes: Annotated[int, Field(ge=0)] | None = None  # where the outbox is kept
+    disk_total_bytes: Annotated[int, Field(ge=0)] | None = None
+    # The kiosk's clock minus the back office's, from the last heartbeat's answer.
+    clock_offset_ms: int | None = None
+    config_version: Annotated[int, Field(ge=0)] | None = None  # the configuration applied

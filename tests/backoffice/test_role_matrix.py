@@ -21,7 +21,8 @@ from sqlmodel import select
 
 from backoffice.app import create_app
 from backoffice.checkin.models import Arrival, CheckInSession, DemographicChange, StaffAlert
-from backoffice.clinic.models import Provider
+from backoffice.clinic.models import Location, Provider
+from backoffice.devices import enrolment
 from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
@@ -34,11 +35,13 @@ from backoffice.scheduling.models import ScheduleException, WaitListEntry
 from backoffice.scheduling.schemas import AppointmentCreate, SeriesCreate
 from backoffice.scheduling.wait_list import FreedTime
 from backoffice.security.dependencies import authenticate, require_staff
-from backoffice.security.permissions import KIOSK_PERMISSIONS, ROLE_PERMISSIONS, Permission
+from backoffice.security.permissions import DEVICE_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from backoffice.security.tokens import digest
 from backoffice.settings import Settings
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
+from shared.contracts.provisioning import rotation_message
+from shared.device_credential import new_private_key, public_key_text, sign
 from shared.enums import Role
 from shared.validators import npi_with_check_digit
 from tests.conftest import bound_to
@@ -84,7 +87,17 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "devices.list": ADMIN,
     "devices.create": ADMIN,
     "devices.revoke": ADMIN,
+    "devices.get": ADMIN,
+    "devices.enrollment_code": ADMIN,
+    "devices.rotate_credential": ADMIN,
+    "devices.config": ADMIN,
+    "devices.configure": ADMIN,
+    "kiosk.enrol": EVERYONE,  # the one-time code is the authority
     "kiosk.me": KIOSK,
+    "kiosk.heartbeat": KIOSK,
+    "kiosk.config": KIOSK,
+    "kiosk.credential_challenge": KIOSK,
+    "kiosk.rotate_credential": KIOSK,
     "patients.search": READERS,
     "patients.create": WRITERS,
     "patients.read": READERS,
@@ -172,6 +185,7 @@ PUBLIC_ROUTES = frozenset(
         "auth.logout",
         "calendar_feeds.read",
         "payments.stripe_webhook",
+        "kiosk.enrol",
     }
 )
 
@@ -202,7 +216,7 @@ def holders(need: Permission | str | None) -> frozenset[str]:
     if need == "signed-in":
         return EVERYONE - {"anonymous"}
     roles = {role.value for role, granted in ROLE_PERMISSIONS.items() if need in granted}
-    return frozenset(roles | ({"kiosk"} if need in KIOSK_PERMISSIONS else set()))
+    return frozenset(roles | ({"kiosk"} if need in DEVICE_PERMISSIONS["kiosk"] else set()))
 
 
 def _cells(keep: Callable[[Endpoint, str], bool]) -> list[Any]:
@@ -294,6 +308,8 @@ class World:
     exception_id: str
     today: dict[str, Any]
     stripe: FakeStripe
+    enrollment_code: str = ""
+    rotation: dict[str, Any] | None = None
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -329,6 +345,7 @@ def checked_in_today(session, cipher, principals, client, stripe) -> dict[str, A
     device.payment_reader_id = stripe.add_reader()
     waiting = book_today(session, cipher, last_name="Arrived")
     visit = book_today(session, cipher)
+    device.location_id = visit["location"].id  # its "today" is that late-morning lobby's
     held = CheckInSession(
         device_id=device.id,
         appointment_id=visit["appointment"].id,
@@ -438,7 +455,34 @@ def world(session, cipher, app, principals, client, stripe) -> World:
         str(day_off.id),
         checked_in_today(session, cipher, principals, client, stripe),
         stripe,
+        *keys_and_codes(session, principals, device),
     )
+
+
+def keys_and_codes(session, principals, device: Device) -> tuple[str, dict[str, Any]]:
+    """Both kiosks hold keys (so one can be asked to rotate, and the matrix kiosk can sign a
+    rotation), and a fresh enrolment code waits to be used."""
+    token = principals.kiosk()["Authorization"].removeprefix("Bearer ")
+    kiosk = session.exec(select(Device).where(Device.token_hash == digest(token))).one()
+    key = new_private_key()
+    kiosk.public_key = public_key_text(key)
+    device.public_key = public_key_text(new_private_key())
+    challenge = enrolment.issue_challenge(session, device=kiosk, now=utcnow()).challenge
+    message = rotation_message(kiosk.id, challenge, kiosk.public_key)
+    rotation = {
+        "challenge": challenge,
+        "public_key": kiosk.public_key,
+        "signature": sign(key, message),
+    }
+    _, code = enrolment.create_enrollment_code(
+        session, actor=TEST_ACTOR, location_id=kiosk_location(session), now=utcnow()
+    )
+    session.commit()
+    return code, rotation
+
+
+def kiosk_location(session) -> uuid.UUID:
+    return session.exec(select(Location)).first().id
 
 
 def offered_wait_list_entry(session, patient: Patient, request: dict[str, Any]) -> str:
@@ -597,6 +641,19 @@ VALID_CALLS["schedule_exceptions.create"] = lambda w: {
 }
 VALID_CALLS["kiosk.lookup"] = lambda w: {"json": by_name()}
 VALID_CALLS["kiosk.verify"] = lambda w: {"json": {"date_of_birth": BIRTH_DATE.isoformat()}}
+VALID_CALLS["kiosk.rotate_credential"] = lambda w: {"json": w.rotation}
+VALID_CALLS["kiosk.enrol"] = lambda w: {
+    "json": {
+        "code": w.enrollment_code,
+        "public_key": public_key_text(new_private_key()),
+        "hostname": "matrix-pi",
+    }
+}
+VALID_CALLS["devices.enrollment_code"] = lambda w: {"json": {"location_id": w.location_id}}
+VALID_CALLS["devices.configure"] = lambda w: {"json": {"idle_timeout_seconds": 120}}
+VALID_CALLS["kiosk.heartbeat"] = lambda w: {
+    "json": {"app_version": "0.1.0", "outbox_pending": 0, "outbox_held": 0}
+}
 VALID_CALLS["kiosk.check_in"] = lambda w: {
     "json": (body := submission(session_id=w.today["session_id"])),
     "headers": {"Idempotency-Key": body["check_in_id"]},
