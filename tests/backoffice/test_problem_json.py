@@ -10,7 +10,7 @@ a case sends it a bad value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from backoffice.devices import service as devices_service
 from shared.enums import Role
-from tests.conftest import bound_to
+from tests.conftest import bound_to, session_on
 from tests.fixtures.builders import (
     TEST_ACTOR,
     create_appointment_type,
@@ -798,9 +798,30 @@ def app(module_app: FastAPI, connection) -> FastAPI:
     return bound_to(module_app, connection)
 
 
+@pytest.fixture(scope="module")
+def module_connection(database) -> Iterator[object]:
+    """One transaction for the module, rolled back at its end: the records behind the path
+    are made once in it, and each case runs in a savepoint of it (`connection`)."""
+    conn = database.engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
 @pytest.fixture
-def path_values(session, cipher) -> dict[str, str]:
+def connection(module_connection) -> Iterator[object]:
+    savepoint = module_connection.begin_nested()
+    yield module_connection
+    if savepoint.is_active:
+        savepoint.rollback()
+
+
+@pytest.fixture(scope="module")
+def path_values(module_connection, module_app) -> dict[str, str]:
     """Real records behind the path, so a case fails on its bad input and not on a 404."""
+    session = session_on(module_connection)
+    cipher = module_app.state.cipher
     patient = create_patient(session, cipher)
     policy = create_policy(session, patient)
     user = create_user(session, Role.NURSE)
@@ -809,6 +830,7 @@ def path_values(session, cipher) -> dict[str, str]:
     provider = create_provider(session, location)
     kind = create_appointment_type(session)
     session.commit()
+    session.close()
     return {
         "patient_id": str(patient.id),
         "policy_id": str(policy.id),
