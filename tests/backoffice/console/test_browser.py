@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -242,6 +243,8 @@ def test_console_pages_have_labels_names_and_keyboard_focus(browser, backoffice,
     check_in(clinic, backoffice, tmp_path, due)
     page = board_page(browser, backoffice, clinic, "admin")
     arrival = row(page, due[2]).get_attribute("data-arrival")
+    [(kiosk,)] = clinic.query("SELECT id FROM devices WHERE kind = 'kiosk'")
+    kiosk = uuid.UUID(str(kiosk))
     pages = [
         "/staff/queue",
         f"/staff/arrivals/{arrival}",
@@ -256,14 +259,32 @@ def test_console_pages_have_labels_names_and_keyboard_focus(browser, backoffice,
         f"/staff/patients/{due[2]}/policies/new",
         "/staff/patients/new",
         "/staff/devices",
+        f"/staff/devices/{kiosk}",
+        "/staff/devices/enrol",
+        f"/staff/devices/enrol?replace={kiosk}",
     ]
     problems = {}
-    for path in pages:
-        page.goto(f"{backoffice.url}{path}")
+
+    def audit(where: str) -> None:
         found = page.evaluate(AUDIT_PAGE)
         assert isinstance(found, list)  # the audit ran
         if found:
-            problems[path] = found
+            problems[where] = found
+
+    for path in pages:
+        page.goto(f"{backoffice.url}{path}")
+        audit(path)
+    # Pages that answer a form: a configuration refused by field, an enrolment code.
+    page.goto(f"{backoffice.url}/staff/devices/{kiosk}")
+    page.fill("#idle_timeout_seconds", "10")
+    page.get_by_role("button", name="Save the configuration").click()
+    page.wait_for_selector("#problems")
+    audit("kiosk configuration refused")
+    page.goto(f"{backoffice.url}/staff/devices/enrol")
+    page.select_option("#location_id", clinic.kiosk_location())
+    page.get_by_role("button", name="Make the code").click()
+    page.wait_for_selector("#enrolment-code")
+    audit("enrolment code")
     assert problems == {}
     # The keyboard reaches the content first (skip link), and focus is visible.
     page.goto(f"{backoffice.url}/staff/queue?location_id={clinic.kiosk_location()}")

@@ -115,7 +115,7 @@ def test_the_fleet_shows_a_healthy_kiosk_and_a_silent_one_in_words(app, session,
     assert "Just now" in ok and "Silent" not in ok
     assert "Up 3 h" in ok and "Disk 12 GB free of 28 GB" in ok
     assert "Clock right (0.1 s slow)" in ok and "Runs the current settings" in ok
-    assert "Enrolled just now" in ok and "Not renewed since" in ok
+    assert "Enrolled just now" in ok and "Never renewed" in ok
     quiet = row_of(page.text, silent)
     assert "12 min ago" in quiet and "Silent" in quiet and "Up 2 days" in quiet
     assert "Disk low: 0.5 GB free (2%)" in quiet and "Clock 12 s fast" in quiet
@@ -164,6 +164,7 @@ def test_free_disk_is_flagged_under_one_gigabyte_or_ten_percent(free, total, wor
     ("offset_ms", "words", "tone"),
     [
         (0, "Clock right", "plain"),
+        (-99, "Clock right", "plain"),
         (5_000, "Clock right (5.0 s fast)", "plain"),
         (5_001, "Clock 5.0 s fast", "alarm"),
         (-400_000, "Clock 6 min slow", "alarm"),
@@ -281,6 +282,17 @@ def test_a_bad_value_is_shown_by_its_field_and_nothing_is_saved(
     assert after["version"] == before["version"]
 
 
+def test_every_problem_on_the_form_is_shown_at_once(app, session, client, location):
+    kiosk, _ = enrolled(session, client, location)
+    admin = console_as(app, session, Role.ADMIN)
+    form = config_form(languages=[], consent_mode="", idle_timeout_seconds="1000")
+    r = admin.post(f"/staff/devices/{kiosk}/config", form)
+    assert r.status_code == 422
+    for field in ("languages", "consent_mode", "idle_timeout_seconds"):
+        assert f'id="{field}-error"' in r.text, field
+    assert "check these 3 fields" in text_of(r.text)
+
+
 def test_front_desk_sees_the_kiosk_page_but_no_forms_and_cannot_post(
     app, session, client, location
 ):
@@ -293,6 +305,7 @@ def test_front_desk_sees_the_kiosk_page_but_no_forms_and_cannot_post(
     assert "English , Español ; patients start in English" in words  # each in its lang
     assert "<form" not in page.text.split("</header>")[1]  # only the header's sign-out
     assert "/revoke" not in page.text and "/staff/devices/enrol" not in page.text
+    assert f'<meta name="csrf-token" content="{desk.csrf}">' in page.text  # what posts carry
     for path, form in (
         (f"/staff/devices/{kiosk}/config", config_form(idle_timeout_seconds="300")),
         (f"/staff/devices/{kiosk}/renew", {}),
@@ -314,7 +327,7 @@ def test_renewal_asked_on_the_page_reaches_the_heartbeat_answer(app, session, cl
     assert beat(client, headers)["rotate_credential"] is True
     page = text_of(admin.get(f"/staff/devices/{kiosk}").text)
     assert "Renewal asked: the kiosk renews its credential at its next heartbeat" in page
-    assert "Asked just now waiting for its next heartbeat" in page
+    assert "Asked just now — waiting for its next heartbeat" in page
     assert "Renewal asked just now" in row_of(admin.get("/staff/devices").text, kiosk)
 
 
