@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backoffice.clinic.models import Location
 from backoffice.devices.models import Device, EnrollmentCode
-from backoffice.devices.service import _name_taken, _new_token
+from backoffice.devices.service import _name_taken, new_token
 from backoffice.security.actor import Actor
 from backoffice.security.principal import Principal, RequestOrigin
 from backoffice.security.tokens import digest
@@ -204,8 +204,14 @@ def enrol(
     _claim(session, code, now)
     device = session.get(Device, code.device_id) if code.device_id else None
     device = device or _proven_previous(session, request, public_key)
+    issued = new_token()
     if device is None:
-        device = Device(name=_free_name(session, code.device_name or request.hostname))
+        device = Device(
+            name=_free_name(session, code.device_name or request.hostname),
+            token_hash=issued.token_hash,
+            token_hint=issued.token_hint,
+        )
+    token = issued.set_on(device)
     device.kind = "kiosk"
     device.location_id = code.location_id
     if code.payment_reader_id is not None:
@@ -217,7 +223,6 @@ def enrol(
     device.rotation_requested_at = None
     device.previous_token_hash = device.previous_token_until = None
     device.challenge_hash = device.challenge_expires_at = None
-    token = _new_token(device)
     session.add(device)
     session.flush()
     code.used_by_device_id = device.id
@@ -302,7 +307,7 @@ def rotate_credential(
         )
     device.previous_token_hash = device.token_hash
     device.previous_token_until = now + PREVIOUS_TOKEN_GRACE
-    token = _new_token(device)
+    token = new_token().set_on(device)
     device.public_key = _checked_public_key(rotation.public_key)
     device.challenge_hash = device.challenge_expires_at = None
     device.rotation_requested_at = None

@@ -13,6 +13,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import not_, or_
@@ -31,12 +32,21 @@ from shared.enums import PrincipalKind
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
-def _new_token(device: Device) -> str:
-    """A fresh token for `device`; only its digest is kept."""
+class NewToken(NamedTuple):
+    """A device token, shown once, and the columns that keep it: its digest and a hint."""
+
+    token: str
+    token_hash: str
+    token_hint: str
+
+    def set_on(self, device: Device) -> str:
+        device.token_hash, device.token_hint = self.token_hash, self.token_hint
+        return self.token
+
+
+def new_token() -> NewToken:
     token = new_opaque_token(DEVICE_TOKEN_PREFIX)
-    device.token_hash = digest(token)
-    device.token_hint = token[: len(DEVICE_TOKEN_PREFIX) + 4]
-    return token
+    return NewToken(token, digest(token), token[: len(DEVICE_TOKEN_PREFIX) + 4])
 
 
 def _name_taken(session: Session, name: str) -> bool:
@@ -49,13 +59,16 @@ def _enrol(
     """A new device principal of `kind` and its token, which is never shown again."""
     if _name_taken(session, name):
         raise Conflict(f"A device named {name!r} exists already; revoke it or pick another name.")
+    issued = new_token()
     device = Device(
         name=name,
         kind=kind,
         location_id=location_id,
         created_by=actor.principal.id if actor.principal.kind is PrincipalKind.USER else None,
+        token_hash=issued.token_hash,
+        token_hint=issued.token_hint,
     )
-    token = _new_token(device)
+    token = issued.token
     session.add(device)
     session.flush()
     actor.audit(session, "devices.create", resource_type="device", resource_id=device.id)

@@ -125,7 +125,9 @@ class KioskConfig(BaseModel):
 
 
 class KioskConfigChange(BaseModel):
-    """An admin's change to one kiosk's configuration; fields left out stay as they are."""
+    """An admin's change to one kiosk's configuration. Fields left out stay as they are; a
+    field sent as null goes back to the clinic's default (for consent_documents: every current
+    form; for payment_reader_id: no reader, copays at the desk)."""
 
     model_config = ConfigDict(extra="forbid")
 
