@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = Field(default="frontdesk@localhost", max_length=200)
     clinic_name: str = Field(default="Frontdesk Clinic", max_length=80, description="On receipts")
+    # The address kiosks and lobby screens reach this back office at (https://…), shown in
+    # the enrolment command; unset: the address the admin's browser used.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
     # What every kiosk uses until an admin sets otherwise for it (the devices page).
     kiosk_languages: list[str] = Field(default=["en", "es"], min_length=1)
     kiosk_idle_timeout_seconds: int = Field(default=90, ge=45, le=900)

@@ -381,8 +381,10 @@ async def add_display(request: Request, session: SessionDep, actor: DeviceManage
 
 
 def _base_url(request: Request) -> str:
-    """This back office as the browser reached it: what a kiosk or screen must reach too."""
-    return str(request.base_url).rstrip("/")
+    """The address kiosks and screens must reach: FRONTDESK_PUBLIC_URL when set (behind a TLS
+    proxy), otherwise this back office as the browser reached it."""
+    public = request.app.state.settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
 
 
 # --- enrolling a kiosk -------------------------------------------------------------------------

@@ -428,3 +428,15 @@ def test_the_enrolment_form_shows_each_problem_by_field(app, session):
         assert error and message in error.group(1), field
     assert "&lt;kiosk&gt;" in r.text
     assert not session.exec(select(Device)).all()
+
+
+def test_behind_a_proxy_the_command_names_the_public_address(app, session, location):
+    usual = app.state.settings
+    app.state.settings = usual.model_copy(update={"public_url": "https://frontdesk.example.org/"})
+    try:
+        admin = console_as(app, session, Role.ADMIN)
+        r = admin.post("/staff/devices/enrol", {"location_id": str(location.id)})
+    finally:
+        app.state.settings = usual
+    assert r.status_code == 201, r.text
+    assert "--server https://frontdesk.example.org --code " in r.text
