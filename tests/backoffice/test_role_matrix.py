@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from backoffice.app import create_app
@@ -44,10 +45,11 @@ from shared.contracts.provisioning import rotation_message
 from shared.device_credential import new_private_key, public_key_text, sign
 from shared.enums import Role
 from shared.validators import npi_with_check_digit
-from tests.conftest import bound_to
+from tests.conftest import bound_to, session_on
 from tests.fixtures.builders import (
     TEST_ACTOR,
     TEST_PASSWORD,
+    Principals,
     create_patient,
     create_policy,
     create_user,
@@ -281,9 +283,59 @@ def module_app(database, stripe) -> FastAPI:
     return create_app(settings, engine=database.engine)
 
 
+# The world is built once per database, in a transaction that lasts the module; each cell
+# runs in a savepoint of it (and with the fake Stripe's state put back), so what one cell
+# does is gone before the next.
+
+
+@pytest.fixture(scope="module")
+def module_connection(database) -> Iterator[object]:
+    conn = database.engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def module_client(module_app, module_connection) -> Iterator[TestClient]:
+    with TestClient(bound_to(module_app, module_connection), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def module_principals(module_app, module_connection) -> Principals:
+    principals = Principals(
+        session=session_on(module_connection), signing_key=module_app.state.signing_key
+    )
+    for who in set(PRINCIPALS) - {"anonymous"}:
+        principals.headers_for(who)  # made now, outside any cell's savepoint
+    return principals
+
+
+@pytest.fixture
+def connection(module_connection, stripe) -> Iterator[object]:
+    savepoint = module_connection.begin_nested()
+    state = stripe.snapshot()
+    yield module_connection
+    stripe.restore(state)
+    if savepoint.is_active:
+        savepoint.rollback()
+
+
 @pytest.fixture
 def app(module_app: FastAPI, connection) -> FastAPI:
-    return bound_to(module_app, connection)
+    return module_app  # bound to the module's connection by module_client
+
+
+@pytest.fixture
+def client(module_client, connection) -> TestClient:
+    return module_client
+
+
+@pytest.fixture
+def principals(module_principals, connection) -> Principals:
+    return module_principals
 
 
 @dataclass
@@ -412,8 +464,15 @@ def checked_in_today(session, cipher, principals, client, stripe) -> dict[str, A
     }
 
 
-@pytest.fixture
-def world(session, cipher, app, principals, client, stripe) -> World:
+@pytest.fixture(scope="module")
+def world(module_connection, module_app, module_principals, module_client, stripe) -> World:
+    session = session_on(module_connection)
+    return build_world(
+        session, module_app.state.cipher, module_app, module_principals, module_client, stripe
+    )
+
+
+def build_world(session, cipher, app, principals, client, stripe) -> World:
     patient = create_patient(session, cipher, ssn="123-45-6789")
     duplicate = create_patient(session, cipher)
     policy = create_policy(session, patient)
