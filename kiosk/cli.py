@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,14 @@ from hardware.ports import ReceiptPrinter
 from hardware.printer import SimulatedPrinter
 from shared.errors import AppError
 from shared.money import format_dollars
+
+if TYPE_CHECKING:
+    from kiosk.settings import KioskSettings
+
+NO_CREDENTIAL = (
+    "no kiosk token: enrol this kiosk (`frontdesk provision enroll`), "
+    "or set FRONTDESK_KIOSK_TOKEN (from `frontdesk devices add-kiosk`)"
+)
 
 kiosk_app = typer.Typer(help="The lobby kiosk: check-in and its outbox.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Check-ins waiting to reach the back office.", no_args_is_help=True)
@@ -34,17 +42,32 @@ def register(root: typer.Typer) -> None:
     demo.command("walkthrough")(walkthrough)
 
 
+def _settings() -> KioskSettings:
+    """The kiosk's settings (environment over kiosk.toml), with its token; anything wrong
+    with them is one line."""
+    from pydantic import ValidationError
+
+    from kiosk.settings import KioskSettings, SettingsFileError, first_error
+    from shared.device_credential import CredentialError
+
+    try:
+        settings = KioskSettings()
+    except (SettingsFileError, CredentialError) as exc:
+        raise AppError(str(exc)) from exc
+    except ValidationError as exc:
+        raise AppError(f"kiosk settings: {first_error(exc)}") from exc
+    if settings.token is None:
+        raise AppError(NO_CREDENTIAL)
+    return settings
+
+
 @contextmanager
 def _parts() -> Iterator[tuple]:  # type: ignore[type-arg]
     from kiosk.client import BackOfficeClient
     from kiosk.outbox import Outbox, OutboxError, load_or_create_key
-    from kiosk.settings import KioskSettings
 
-    settings = KioskSettings()
-    if settings.token is None:
-        raise AppError(
-            "no kiosk token: set FRONTDESK_KIOSK_TOKEN (from `frontdesk devices add-kiosk`)"
-        )
+    settings = _settings()
+    assert settings.token is not None
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         outbox = Outbox(settings.outbox_path, load_or_create_key(settings.key_path))
@@ -142,14 +165,9 @@ def run(
     ] = False,
 ) -> None:
     """The touchscreen app patients use in the lobby."""
-    from kiosk.settings import KioskSettings
     from kiosk.ui.launch import kiosk_parts, prepare_kivy
 
-    settings = KioskSettings()
-    if settings.token is None:
-        raise AppError(
-            "no kiosk token: set FRONTDESK_KIOSK_TOKEN (from `frontdesk devices add-kiosk`)"
-        )
+    settings = _settings()
     prepare_kivy(settings.var_dir, fullscreen=fullscreen)
     from kiosk.ui.app import KioskApp
     from kiosk.ui.look import LOOK
@@ -168,16 +186,13 @@ def walkthrough(
     (needs a running back office and a screen, e.g. Xvfb; uses simulated hardware)."""
     import asyncio
 
-    from kiosk.settings import KioskSettings
     from kiosk.ui.launch import kiosk_parts, prepare_kivy
 
     try:
         born = date.fromisoformat(dob)
     except ValueError:
         raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--dob") from None
-    settings = KioskSettings()
-    if settings.token is None:
-        raise AppError("no kiosk token: set FRONTDESK_KIOSK_TOKEN")
+    settings = _settings()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise AppError("no screen: run under Xvfb (xvfb-run frontdesk demo walkthrough …)")
     prepare_kivy(settings.var_dir, fullscreen=False)

@@ -17,6 +17,15 @@ from pydantic import TypeAdapter
 
 from kiosk.outbox import DeliveryResult, OutgoingRequest, RetryLater, classify_response
 from shared.contracts import kiosk as contract
+from shared.contracts.provisioning import (
+    CONFIG_API,
+    CREDENTIAL_API,
+    CredentialChallenge,
+    CredentialRotation,
+    HeartbeatAnswer,
+    IssuedCredential,
+    KioskConfig,
+)
 
 
 class BackOfficeUnreachable(Exception):
@@ -47,6 +56,10 @@ class BackOfficeClient:
             timeout=timeout,
             transport=transport,
         )
+
+    def set_token(self, token: str) -> None:
+        """A rotated token, used from the next call on (no restart)."""
+        self._http.headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
         self._http.close()
@@ -134,6 +147,31 @@ class BackOfficeClient:
     def consent_documents(self) -> contract.ConsentsNeeded:
         return _DOCUMENTS.validate_python(self._json("GET", "/consent-documents"))
 
+    def heartbeat(self, heartbeat: contract.KioskHeartbeat) -> HeartbeatAnswer | None:
+        """This kiosk is up: its version, outbox backlog and peripherals, for the devices
+        page. Empty fields are left out, so a back office that predates them still accepts;
+        such a back office answers 204 with nothing to say (None)."""
+        answer = self._json(
+            "POST", "/heartbeat", heartbeat.model_dump(mode="json", exclude_none=True)
+        )
+        return None if answer is None else HeartbeatAnswer.model_validate(answer)
+
+    def config(self) -> KioskConfig:
+        """This kiosk's configuration as an admin set it (languages, forms, idle timeout)."""
+        return KioskConfig.model_validate(self._json("GET", _kiosk_path(CONFIG_API)))
+
+    def credential_challenge(self) -> CredentialChallenge:
+        """A one-time challenge to sign for a new token."""
+        path = f"{_kiosk_path(CREDENTIAL_API)}/challenge"
+        return CredentialChallenge.model_validate(self._json("POST", path))
+
+    def rotate_credential(self, rotation: CredentialRotation) -> IssuedCredential:
+        """A new token for a new key, against the current key's signature of the challenge."""
+        body = rotation.model_dump(mode="json")
+        return IssuedCredential.model_validate(
+            self._json("POST", _kiosk_path(CREDENTIAL_API), body)
+        )
+
 
 class HttpTransport:
     """Delivers outbox items to the back office: an answer is acknowledged, retried or
@@ -159,6 +197,11 @@ class HttpTransport:
             _problem(response) if response.status_code >= 400 else response.json(),
             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
         )
+
+
+def _kiosk_path(api: str) -> str:
+    assert api.startswith(contract.KIOSK_API)
+    return api.removeprefix(contract.KIOSK_API)
 
 
 def _payment(answer: Any) -> contract.PaymentState:

@@ -23,6 +23,12 @@ class Devices:
     printer: ReceiptPrinter | None
     test_cards: bool = False  # the copay screen offers the simulated reader's test cards
     simulated: bool = False
+    # Where the camera is (a /dev/video node, or a folder of frames): checked for being
+    # there without opening it, so a heartbeat never takes the camera from a capture.
+    camera_path: Path | None = None
+
+    def camera_present(self) -> bool:
+        return self.camera_path is None or self.camera_path.exists()
 
     @classmethod
     def simulated_set(cls) -> Devices:
@@ -47,8 +53,10 @@ class Devices:
         camera: Callable[[], Camera]
         if Path(source).is_dir():
             camera = partial(FolderCamera, Path(source), repeat=4)
+            camera_path = Path(source)
         else:
             camera = partial(VideoCamera, int(source) if source.isdigit() else source)
+            camera_path = Path(f"/dev/video{source}" if source.isdigit() else source)
         scanner = printer = None
         if settings.scanner_port:
             from hardware.scanner.driver import SerialBarcodeScanner
@@ -58,4 +66,4 @@ class Devices:
             from hardware.printer.driver import SerialReceiptPrinter
 
             printer = SerialReceiptPrinter(settings.printer_port)
-        return cls(camera=camera, scanner=scanner, printer=printer)
+        return cls(camera=camera, scanner=scanner, printer=printer, camera_path=camera_path)

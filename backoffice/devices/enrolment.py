@@ -221,7 +221,8 @@ def enrol(
     device.enrolled_at = now
     device.revoked_at = None
     device.rotation_requested_at = None
-    device.previous_token_hash = device.previous_token_until = None
+    device.previous_token_hash = device.previous_public_key = None
+    device.previous_token_until = None
     device.challenge_hash = device.challenge_expires_at = None
     session.add(device)
     session.flush()
@@ -280,7 +281,10 @@ def rotate_credential(
     now: datetime,
 ) -> contract.IssuedCredential:
     """A new token (and key, if the kiosk sent a new one) for a kiosk that proved it holds its
-    current key by signing the challenge. The old token works until the new one is used."""
+    key by signing the challenge. The old token works until the new one is used.
+
+    A kiosk whose last rotation's answer was lost still holds the previous token and key; it
+    signs with that key, and its new credential replaces the one it never received."""
     if device.public_key is None:
         raise InvalidInput(
             "This kiosk was not enrolled with a key: enrol it with `frontdesk provision enroll`.",
@@ -292,7 +296,16 @@ def rotate_credential(
         and device.challenge_expires_at > now
     )
     message = contract.rotation_message(device.id, rotation.challenge, rotation.public_key)
-    if not fresh or not _verify(device.public_key, rotation.signature, message):
+    by_current = fresh and _verify(device.public_key, rotation.signature, message)
+    by_previous = (
+        fresh
+        and not by_current
+        and device.previous_public_key is not None
+        and device.previous_token_until is not None
+        and device.previous_token_until > now
+        and _verify(device.previous_public_key, rotation.signature, message)
+    )
+    if not (by_current or by_previous):
         actor.audit(
             session,
             "devices.rotate_credential",
@@ -305,7 +318,9 @@ def rotate_credential(
             "The credential was not renewed: the challenge expired or the signature does not "
             "match this kiosk's key. Ask for a new challenge and sign it with the current key."
         )
-    device.previous_token_hash = device.token_hash
+    if by_current:  # otherwise the kiosk still holds the previous token: it stays valid
+        device.previous_token_hash = device.token_hash
+        device.previous_public_key = device.public_key
     device.previous_token_until = now + PREVIOUS_TOKEN_GRACE
     token = new_token().set_on(device)
     device.public_key = _checked_public_key(rotation.public_key)
@@ -337,7 +352,11 @@ def device_for_token(session: Session, *, token: str, now: datetime) -> Device:
     hashed = digest(token)
     device = session.exec(select(Device).where(Device.token_hash == hashed)).first()
     if device is not None and device.previous_token_hash is not None:
-        device.previous_token_hash = device.previous_token_until = None  # the new one is in use
+        # The new token is in use: the old one and its key are done with, and so is a renewal
+        # asked for since (by a call with the old token, or an admin): this one is fresh.
+        device.previous_token_hash = device.previous_public_key = None
+        device.previous_token_until = None
+        device.rotation_requested_at = None
         session.add(device)
     if device is None:
         device = session.exec(select(Device).where(Device.previous_token_hash == hashed)).first()
@@ -350,6 +369,9 @@ def device_for_token(session: Session, *, token: str, now: datetime) -> Device:
                 "This device token is not valid: it was replaced or never issued. Enrol the "
                 "kiosk again (`frontdesk provision enroll`)."
             )
+        if device.rotation_requested_at is None:  # it never got its new token: rotate again
+            device.rotation_requested_at = now
+            session.add(device)
     if device.revoked_at is not None:
         raise NotAuthenticated(
             f"This device was revoked ({_when(device.revoked_at)}): an admin must make an "

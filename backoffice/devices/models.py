@@ -43,6 +43,9 @@ class Device(SQLModel, table=True):
     # time passes), so an answer lost on the way never strands the kiosk.
     previous_token_hash: str | None = Field(default=None, max_length=64, index=True)
     previous_token_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The key that went with the previous token: a kiosk that never got its new token (the
+    # answer was lost) rotates again with it.
+    previous_public_key: str | None = Field(default=None, max_length=64)
     challenge_hash: str | None = Field(default=None, max_length=64)
     challenge_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # What an admin set for this kiosk (languages, consent documents, idle timeout); what is

@@ -44,7 +44,8 @@ from kiosk.scans import identification_from_scan
 from kiosk.staff import StaffAccess
 from kiosk.ui.look import LOOK
 from kiosk.ui.screens import SCREENS, StepScreen
-from kiosk.ui.session import Delivery, KioskSession
+from kiosk.ui.session import Delivery, Fleet, KioskSession
+from kiosk.watchdog import Watchdog, watch_over_ui
 from shared.contracts.kiosk import CheckInReceipt
 
 log = logging.getLogger("frontdesk.kiosk.ui")
@@ -66,6 +67,8 @@ class KioskParts:
     server: str = ""
     clinic_name: str = "Frontdesk"
     delivery_interval: float = 5.0
+    fleet: Fleet | None = None  # remote configuration and credential rotation
+    var_dir: Path | None = None  # its free disk goes in the heartbeat
 
 
 class Overlay(FloatLayout):
@@ -104,17 +107,26 @@ class Kiosk:
         self.devices = parts.devices
         self.staff = parts.staff
         self.root = root
+        fleet = parts.fleet
         self.session = KioskSession(
             parts.driver,
             call_on_ui=lambda job: Clock.schedule_once(lambda _dt: job()),
             redraw=self.redraw,
+            remote=None if fleet is None else fleet.remote,
         )
         self.delivery = Delivery(
             parts.delivery_client,
             parts.outbox,
             interval=parts.delivery_interval,
             on_change=lambda: Clock.schedule_once(lambda _dt: self.redraw()),
+            devices=parts.devices,
+            printer_problem=lambda: parts.driver.printer_problem,
+            fleet=fleet,
+            var_dir=parts.var_dir,
         )
+        if fleet is not None:
+            # New forms may be asked for: keep the offline copy in step (on the flow's thread).
+            fleet.remote.on_applied(lambda _config: self.driver.refresh_consent_cache())
         self.check_in_id: uuid.UUID | None = None
         self.in_maintenance = False
         self._busy_last_tick = False
@@ -163,7 +175,7 @@ class Kiosk:
         self.post(Back)
 
     def switch_language(self) -> None:
-        languages = [code for code in LANGUAGE_NAMES if code != LOOK.language]
+        languages = [code for code in self.flow.rules.languages if code != LOOK.language]
         if languages:
             self.post(LanguageChosen, code=languages[0])
 
@@ -219,9 +231,12 @@ class Kiosk:
         if flow.step is Step.WELCOME and LOOK.scale != 1.0 and not self.in_maintenance:
             LOOK.reset(flow.language)  # the next patient starts from the standard size
         root.offline = self.delivery.online is False or flow.offline
-        root.can_switch_language = flow.step not in (Step.WELCOME, Step.LANGUAGE)
+        languages = flow.rules.languages  # the clinic's, as configured
+        root.can_switch_language = (
+            flow.step not in (Step.WELCOME, Step.LANGUAGE) and len(languages) > 1
+        )
         root.other_language_name = " / ".join(
-            name for code, name in LANGUAGE_NAMES.items() if code != flow.language
+            LANGUAGE_NAMES[code] for code in languages if code != flow.language
         )
         root.can_start_over = (
             flow.step not in (Step.WELCOME, Step.DONE)
@@ -297,10 +312,13 @@ def load_kv(path: Path) -> None:
 class KioskApp(App):
     title = "Frontdesk check-in"
 
-    def __init__(self, parts: KioskParts, **kwargs: Any) -> None:
+    def __init__(
+        self, parts: KioskParts, *, watchdog: Watchdog | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.parts = parts
         self.kiosk: Kiosk | None = None
+        self.watchdog = watchdog or Watchdog()  # does nothing outside systemd
 
     def build(self) -> KioskRoot:
         load_kv(HERE / "kiosk.kv")
@@ -314,8 +332,12 @@ class KioskApp(App):
         Window.clearcolor = LOOK.colour("page")
         self.kiosk.begin()
         self._ticker = Clock.schedule_interval(self.kiosk.tick, TICK_SECONDS)
+        self._pings = watch_over_ui(self.watchdog, Clock)
 
     def on_stop(self) -> None:
+        self.watchdog.stopping()
         self._ticker.cancel()
+        if self._pings is not None:
+            self._pings.cancel()
         if self.kiosk is not None:
             self.kiosk.end()

@@ -8,8 +8,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.settings import KioskSettings
+
+if TYPE_CHECKING:
+    from kiosk.ui.app import KioskParts
 
 PANEL_SIZE = (1280, 800)  # the 10.1" Raspberry Pi touchscreen
 
@@ -37,15 +41,19 @@ def prepare_kivy(var_dir: Path, *, fullscreen: bool, size: tuple[int, int] = PAN
 
 
 @contextmanager
-def kiosk_parts(settings: KioskSettings, *, simulate: bool) -> Iterator[object]:
-    """The flow, its driver, the outbox and the devices, closed again afterwards."""
+def kiosk_parts(settings: KioskSettings, *, simulate: bool) -> Iterator[KioskParts]:
+    """The flow, its driver, the outbox and the devices, closed again afterwards. The flow
+    starts with the last configuration the back office gave (cached in var_dir); the
+    delivery thread asks for the current one as soon as the back office answers."""
     from kiosk.client import BackOfficeClient
     from kiosk.devices import Devices
     from kiosk.driver import ConsentCache, FlowDriver
     from kiosk.flow import CheckInFlow
     from kiosk.outbox import Outbox, load_or_create_key
+    from kiosk.remote_config import ConfigCache, RemoteConfig
     from kiosk.staff import StaffAccess
     from kiosk.ui.app import KioskParts
+    from kiosk.ui.session import Fleet
 
     assert settings.token is not None
     token = settings.token.get_secret_value()
@@ -53,9 +61,16 @@ def kiosk_parts(settings: KioskSettings, *, simulate: bool) -> Iterator[object]:
     outbox = Outbox(settings.outbox_path, load_or_create_key(settings.key_path))
     client = BackOfficeClient(settings.server, token, timeout=settings.timeout_seconds)
     delivery_client = BackOfficeClient(settings.server, token, timeout=settings.timeout_seconds)
+    remote = RemoteConfig(ConfigCache(settings.remote_config_path))
+    fleet = Fleet(
+        remote=remote,
+        credential=settings.credential,
+        credential_dir=settings.credential_dir if settings.credential is not None else None,
+        clients=(client, delivery_client),
+    )
     devices = Devices.simulated_set() if simulate else Devices.from_settings(settings)
     driver = FlowDriver(
-        CheckInFlow(),
+        CheckInFlow(remote.start()),
         client=client,
         outbox=outbox,
         consent_cache=ConsentCache(settings.consent_cache_path),
@@ -70,6 +85,8 @@ def kiosk_parts(settings: KioskSettings, *, simulate: bool) -> Iterator[object]:
             staff=StaffAccess(settings.staff_pin_hash),
             server=settings.server,
             clinic_name=settings.clinic_name,
+            fleet=fleet,
+            var_dir=settings.var_dir,
         )
     finally:
         client.close()

@@ -50,6 +50,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rotation_requested_at", MOMENT, nullable=True))
         batch_op.add_column(sa.Column("previous_token_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("previous_token_until", MOMENT, nullable=True))
+        batch_op.add_column(sa.Column("previous_public_key", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("challenge_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("challenge_expires_at", MOMENT, nullable=True))
         batch_op.add_column(
@@ -65,6 +66,7 @@ def downgrade() -> None:
             "settings",
             "challenge_expires_at",
             "challenge_hash",
+            "previous_public_key",
             "previous_token_until",
             "previous_token_hash",
             "rotation_requested_at",

@@ -13,7 +13,7 @@ from kiosk.card_capture import CardCapture, Side
 from kiosk.flow import CardAccepted, CardCaptured, CardOnFileKept, SelfPayChosen
 from kiosk.ui.look import LOOK
 from kiosk.ui.screens.base import StepScreen
-from shared.contracts.kiosk import CardFieldName, InsuranceCard
+from shared.contracts.kiosk import CARD_SURE, CardFieldName, InsuranceCard
 
 GUIDANCE = {
     Guidance.NO_CARD: "Place your insurance card, front side up, inside the frame.",
@@ -29,7 +29,6 @@ SHOWN_FIELDS = (
     (CardFieldName.MEMBER_ID, "Member ID"),
     (CardFieldName.GROUP_NUMBER, "Group number"),
 )
-LOW_CONFIDENCE = 0.8
 
 
 class InsuranceCardScreen(StepScreen):
@@ -132,7 +131,7 @@ class InsuranceCardScreen(StepScreen):
         for name, label in SHOWN_FIELDS:
             read = card.fields.get(name)
             value = read.value if read else LOOK.t("not read")
-            unsure = read is None or read.confidence < LOW_CONFIDENCE
+            unsure = read is None or read.confidence < CARD_SURE
             fields.add_widget(
                 Label(
                     text=f"[b]{LOOK.t(label)}[/b]: {value}"

@@ -377,3 +377,24 @@ def test_the_fleet_list_flags_kiosks_gone_silent(client, admin, location, sessio
     assert by_name["busy-pi"]["hostname"] == "busy-pi" and by_name["busy-pi"]["enrolled_at"]
     silent = client.get("/api/v1/devices", params={"silent": "true"}, headers=admin).json()
     assert [d["name"] for d in silent["items"]] == ["quiet-pi"]
+
+
+def test_a_kiosk_that_lost_its_new_token_is_asked_to_rotate_again_with_its_old_key(
+    client, admin, location
+):
+    key = new_private_key()
+    answer = enrolled(client, make_code(client, admin, location), key)
+    old, device_id = answer["token"], answer["device_id"]
+    client.post(f"/api/v1/devices/{device_id}/rotate-credential", headers=admin)
+    lost = rotate(client, old, device_id, key, new_private_key())
+    assert lost.status_code == 200  # ...but the answer never reached the kiosk
+    beat = {"app_version": "1.0", "outbox_pending": 0, "outbox_held": 0}
+    said = client.post(f"{KIOSK_API}/heartbeat", json=beat, headers=bearer(old)).json()
+    assert said["rotate_credential"] is True  # it is still on the old token: rotate again
+    again = rotate(client, old, device_id, key, new_private_key())
+    assert again.status_code == 200, again.text
+    token = again.json()["token"]
+    assert client.get(f"{KIOSK_API}/me", headers=bearer(lost.json()["token"])).status_code == 401
+    after = client.post(f"{KIOSK_API}/heartbeat", json=beat, headers=bearer(token)).json()
+    assert after["rotate_credential"] is False
+    assert client.get(f"{KIOSK_API}/me", headers=bearer(old)).status_code == 401

@@ -21,7 +21,8 @@ from kiosk.outbox import Outbox, OutboxStatus, OutgoingRequest
 from kiosk.ui.session import Delivery, build_heartbeat
 from shared.contracts.kiosk import KIOSK_API, KioskHeartbeat, PeripheralState
 from tests.conftest import bound_to
-from tests.fixtures.checkin import book_today, by_name, submission
+from tests.fixtures.builders import create_location
+from tests.fixtures.checkin import book_today, by_name, late_morning_zone, submission
 
 KEY = bytes(range(32))
 HEARTBEAT = {
@@ -163,9 +164,10 @@ class Clock:
         return self.now
 
 
-def check_in_for(session, cipher, last_name: str) -> OutgoingRequest:
-    """A check-in the back office will take: a patient due today, named at the kiosk."""
-    book_today(session, cipher, last_name=last_name)
+def check_in_for(session, cipher, last_name: str, location) -> OutgoingRequest:
+    """A check-in the back office will take: a patient due today at the kiosk's location,
+    named at the kiosk."""
+    book_today(session, cipher, last_name=last_name, location=location)
     body = submission(identification=by_name(last_name))
     return OutgoingRequest(
         method="POST",
@@ -209,7 +211,8 @@ def test_delivery_sends_a_heartbeat_about_once_a_minute(client, principals, sess
 
 
 def test_a_failing_heartbeat_does_not_stop_delivery(client, principals, session, cipher, outbox):
-    kiosk = principals.kiosk()
+    lobby = create_location(session, timezone=late_morning_zone())
+    kiosk = principals.kiosk_in(lobby)
     token = kiosk["Authorization"].removeprefix("Bearer ")
     failed: list[str] = []
     failing = through(client, fail=f"{KIOSK_API}/heartbeat", failed=failed)
@@ -217,10 +220,10 @@ def test_a_failing_heartbeat_does_not_stop_delivery(client, principals, session,
     delivery = Delivery(
         BackOfficeClient("http://testserver", token, transport=failing), outbox, clock=clock
     )
-    outbox.put(check_in_for(session, cipher, "Quimby"))
+    outbox.put(check_in_for(session, cipher, "Quimby", lobby))
     delivery.check_now()  # delivers, then the heartbeat blows up: nothing comes of it
     assert (delivery.online, delivery.delivered) == (True, 1)
-    outbox.put(check_in_for(session, cipher, "Earhart"))
+    outbox.put(check_in_for(session, cipher, "Earhart", lobby))
     clock.now += 61  # the heartbeat is due again, and fails again
     delivery.check_now()
     assert delivery.delivered == 2
