@@ -235,6 +235,56 @@ def devices_enrollment_code(
     )
 
 
+@devices_app.command("list")
+def devices_list(
+    silent: Annotated[bool, typer.Option("--silent", help="Only kiosks gone silent")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """The fleet: each device's kind, last heartbeat and whether it has gone silent."""
+    import json
+    from datetime import timedelta
+
+    from backoffice.devices import service as devices_service
+    from backoffice.kit.columns import utcnow
+
+    after = timedelta(minutes=get_settings().kiosk_silent_after_minutes)
+    now = utcnow()
+    with _session() as session:
+        devices = devices_service.all_devices(session)
+    for device in devices:
+        quiet = devices_service.is_silent(device, now=now, silent_after=after)
+        if silent and not quiet:
+            continue
+        beat = devices_service.last_heartbeat(device)
+        row = {
+            "name": device.name,
+            "id": str(device.id),
+            "kind": device.kind,
+            "state": "revoked" if device.revoked_at else "silent" if quiet else "ok",
+            "last_seen": device.last_seen_at.isoformat() if device.last_seen_at else None,
+            "version": beat.app_version if beat else None,
+            "outbox_pending": beat.outbox_pending if beat else None,
+        }
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            seen = row["last_seen"] or "never"
+            typer.echo(f"{row['state']:8} {device.kind:8} {device.name}  (last seen {seen})")
+
+
+@devices_app.command("rotate-credential")
+def devices_rotate_credential(name: Annotated[str, typer.Argument(help="The kiosk")]) -> None:
+    """Ask a kiosk to renew its key and token: it does so on its next heartbeat, no visit."""
+    from backoffice.devices import enrolment
+    from backoffice.kit.columns import utcnow
+
+    with _session() as session:
+        enrolment.request_rotation(
+            session, actor=_cli_actor(), device=_device_named(session, name), now=utcnow()
+        )
+    typer.echo(f"{name} renews its credential on its next heartbeat (about a minute)")
+
+
 @devices_app.command("revoke")
 def devices_revoke(name: Annotated[str, typer.Argument()]) -> None:
     from backoffice.devices import service as devices_service

@@ -4,6 +4,7 @@ Each run costs about a second, so the migrated and the seeded databases are made
 module and copied for every test that changes them.
 """
 
+import json
 import os
 import re
 import shutil
@@ -354,3 +355,23 @@ def test_wait_list_expire_offers_lapses_old_offers_and_passes_them_on(seeded, tm
     result = env.run("wait-list", "expire-offers")
     assert (result.returncode, result.stdout.strip()) == (0, "1 offer(s) lapsed"), result.stderr
     assert env.query("SELECT status FROM wait_list_entries") == [("waiting",)]
+
+
+def test_devices_list_flags_a_kiosk_never_heard_from_and_rotation_needs_an_enrolled_kiosk(fresh):
+    assert fresh.run("devices", "add-kiosk", "Quiet kiosk").returncode == 0
+    listed = fresh.run("devices", "list", "--silent", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (row["name"], row["state"], row["last_seen"]) == ("Quiet kiosk", "silent", None)
+    refused = fresh.run("devices", "rotate-credential", "Quiet kiosk")
+    assert refused.returncode == 1
+    assert _error_lines(refused) == [
+        "frontdesk: error: Only a kiosk enrolled with `frontdesk provision enroll` can renew its "
+        "credential. device_id: Enrol it with a code first."
+    ]
+    with sqlite3.connect(fresh.db) as conn:  # as if it had enrolled with a key
+        conn.execute("UPDATE devices SET public_key = ? WHERE name = 'Quiet kiosk'", ("A" * 43,))
+    asked = fresh.run("devices", "rotate-credential", "Quiet kiosk")
+    assert asked.returncode == 0, asked.stderr
+    [(requested,)] = fresh.query("SELECT rotation_requested_at FROM devices")
+    assert requested is not None
