@@ -1,0 +1,1 @@
+"""X12 5010 for billing, pure: builders and readers with no I/O; pyx12 validates."""
