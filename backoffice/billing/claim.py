@@ -103,7 +103,7 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Adjustment:
-    """A CAS adjustment: group (CO, PR, OI, PI, CR), CARC reason code, amount."""
+    """A CAS adjustment: group (CO, PR, OA, PI in 5010), CARC reason code, amount."""
 
     group: str
     reason: str

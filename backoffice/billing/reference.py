@@ -181,14 +181,14 @@ class Reason:
 
 _C = ReasonCategory
 
-# CAS01 group codes: who bears the adjustment.
+# CAS01 group codes in 5010: who bears the adjustment. (The "OI" is OA; CR, a
+# correction group of 4010, is gone from 5010.)
 ADJUSTMENT_GROUPS: Final = MappingProxyType(
     {
         "CO": "Contractual: the provider writes it off; the patient is not billed for it.",
         "PR": "Patient responsibility: the patient owes it (deductible, coinsurance, copay…).",
-        "OI": "Other adjustment: often what another payer already covered.",
+        "OA": "Other adjustment: often what another payer already covered.",
         "PI": "Payer-initiated reduction: the payer's own cut, not the patient's to pay.",
-        "CR": "Correction or reversal of an earlier payment (older files).",
     }
 )
 
