@@ -1,6 +1,7 @@
 """Imports every table module, so metadata is complete for migrations and merges."""
 
 from backoffice.audit import models as audit_models
+from backoffice.billing import models as billing_models
 from backoffice.checkin import models as checkin_models
 from backoffice.clinic import models as clinic_models
 from backoffice.console import models as console_models
@@ -13,6 +14,7 @@ from backoffice.staff import models as staff_models
 
 __all__ = [
     "audit_models",
+    "billing_models",
     "checkin_models",
     "clinic_models",
     "console_models",
