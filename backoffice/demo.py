@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
+from backoffice.billing import service as billing_service
+from backoffice.billing.models import FeeScheduleEntry, Payer
 from backoffice.checkin.models import ConsentDocument
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices import service as devices_service
@@ -244,6 +246,7 @@ def seed(
         else datetime.combine(today, time(9), tzinfo=ZoneInfo(locations[0].timezone))
     )
     arriving = _seed_arrivals_to_come(session, providers=providers, patients=registered, now=now)
+    charged = _seed_billing(session, actor=actor, seed=seed, today=today or date.today())
     kiosk, kiosk_token = devices_service.add_kiosk(session, actor=actor, name="Downtown lobby")
     kiosk.location_id = locations[0].id
     session.add(kiosk)
@@ -265,7 +268,8 @@ def seed(
     users = ", ".join(u for u, _, _ in STAFF)
     return (
         f"seeded 2 locations, {len(PROVIDERS)} providers with weekly schedules, {patients} "
-        f"patients, {booked} appointments; "
+        f"patients, {booked} appointments, {charged} reviewed charges to bill "
+        "(frontdesk billing claims submit --all --out DIR); "
         f"staff accounts {users} share the password {password}"
     )
 
@@ -530,3 +534,99 @@ def _demo_status(rng: random.Random, offset: int) -> str:
     if offset < 0:
         return "no_show" if roll < 0.06 else "cancelled" if roll < 0.11 else "completed"
     return "cancelled" if roll < 0.04 else "confirmed" if roll < 0.5 else "scheduled"
+
+
+# --- Billing -----------------------------------------------------------------------------
+
+# What the demo practice charges (cents), for every payer without its own schedule. CPT
+# codes only: their descriptors are the AMA's.
+DEMO_FEES = {
+    "99202": 11000, "99203": 16000, "99204": 24000, "99205": 31000,
+    "99212": 9000, "99213": 13000, "99214": 19000, "99215": 26000,
+    "11102": 18000, "17000": 12000, "20610": 21000, "36415": 1500, "81002": 1200,
+}  # fmt: skip
+# Medicare pays its own fee schedule; the demo bills it a schedule of its own.
+DEMO_MEDICARE_FEES = {"99212": 5600, "99213": 9100, "99214": 12900, "99215": 18100}
+# Common reasons for a visit, by kind of provider (billable ICD-10-CM leaves).
+DEMO_DIAGNOSES = {
+    "primary": ["I10", "E11.9", "E78.5", "J06.9", "M54.50", "K21.9", "F41.1", "J45.909"],
+    "Dermatology": ["L82.1", "D22.5", "L57.0", "L70.0"],
+    "Orthopaedic Surgery": ["M17.11", "M25.561", "M75.101", "M54.2"],
+}
+DEMO_PROCEDURES = {"Dermatology": ["11102", "17000"], "Orthopaedic Surgery": ["20610"]}
+DEMO_CHARGED_VISITS = 12
+
+
+def _seed_billing(session: Session, *, actor: Actor, seed: int, today: date) -> int:
+    """The payer directory for the demo policies' payers, the fee schedules, and charges for
+    the latest completed visits of the past three weeks, reviewed by the biller: what
+    `frontdesk billing claims submit --all` turns into claims and an 837P file. Its own
+    random stream, so the rest of the demo is the same with or without it."""
+    rng = random.Random(seed * 31 + 837)
+    payers = {}
+    for name, payer_id, _ in PAYERS:
+        medicare = name.startswith("Medicare")
+        payers[payer_id] = Payer(
+            payer_id=payer_id,
+            name=name,
+            eligibility_supported=not medicare,
+            timely_filing_days=365 if medicare else 90,
+            filing_indicator="MB" if medicare else "BL" if "Blue Cross" in name else "CI",
+        )
+    session.add_all(payers.values())
+    session.flush()
+    start = date(today.year - 1, 1, 1)
+    session.add_all(
+        FeeScheduleEntry(procedure_code=code, amount_cents=cents, effective_from=start)
+        for code, cents in DEMO_FEES.items()
+    )
+    session.add_all(
+        FeeScheduleEntry(
+            payer_key=payers["14312"].id,
+            procedure_code=code,
+            amount_cents=cents,
+            effective_from=start,
+        )
+        for code, cents in DEMO_MEDICARE_FEES.items()
+    )
+    session.flush()
+    biller = session.exec(select(StaffUser).where(StaffUser.role == Role.BILLING)).first()
+    zone = ZoneInfo("America/New_York")
+    since = datetime.combine(today - timedelta(days=21), time(0), tzinfo=zone)
+    until = datetime.combine(today, time(0), tzinfo=zone)
+    visits = session.exec(
+        select(Appointment)
+        .where(
+            Appointment.status == "completed",
+            Appointment.starts_at >= since,
+            Appointment.starts_at < until,
+        )
+        .order_by(Appointment.starts_at.desc())  # type: ignore[attr-defined]
+    ).all()
+    specialties = {p.id: p.specialty for p in session.exec(select(Provider)).all()}
+    charged = 0
+    for visit in visits:
+        if charged == DEMO_CHARGED_VISITS or biller is None:
+            break
+        served = visit.starts_at.astimezone(zone).date()
+        if billing_service.primary_policy(session, patient_id=visit.patient_id, on=served) is None:
+            continue  # self-pay: the patient ledger's, not a claim's
+        specialty = specialties[visit.provider_id]
+        reasons = DEMO_DIAGNOSES.get(specialty, DEMO_DIAGNOSES["primary"])
+        diagnoses = rng.sample(reasons, rng.choice([1, 1, 2, 3]))
+        procedures = (
+            [billing_service.ProcedureLine(rng.choice(DEMO_PROCEDURES[specialty]))]
+            if specialty in DEMO_PROCEDURES and rng.random() < 0.6
+            else []
+        )
+        kind = session.get(AppointmentType, visit.appointment_type_id)
+        if kind is not None and kind.category == "procedure" and not procedures:
+            procedures = [
+                billing_service.ProcedureLine(DEMO_PROCEDURES.get(specialty, ["36415"])[0])
+            ]
+        charge = billing_service.capture_charge(
+            session, actor, appointment_id=visit.id, diagnoses=diagnoses, procedures=procedures
+        )
+        billing_service.review_charge(session, actor, charge_id=charge.id, reviewer_id=biller.id)
+        charged += 1
+    return charged

@@ -78,6 +78,26 @@ class Settings(BaseSettings):
     # A reader still waiting for a card after this long is stopped by the reconciler.
     payment_reader_timeout_seconds: int = Field(default=180, ge=30, le=900)
 
+    # Billing: the practice as the billing provider on its claims (837P loop 2010AA) and the
+    # EDI sender. The defaults are the demo practice's, so the demo can write claims; its
+    # files are marked as tests (ISA15 T) and `billing_production` refuses the demo identity.
+    billing_practice_name: str = Field(default="Maple Street Family Medicine", max_length=60)
+    billing_npi: str = Field(default="1234567893", pattern=r"^\d{10}$")  # the group's (type 2)
+    billing_tax_id: str = Field(default="043219876", pattern=r"^\d{9}$")  # EIN, no dash
+    billing_taxonomy_code: str | None = Field(default="261QP2300X", max_length=10)
+    billing_address_line1: str = Field(default="120 Maple St", max_length=55)
+    billing_address_city: str = Field(default="Springfield", max_length=30)
+    billing_address_state: str = Field(default="MA", pattern=r"^[A-Z]{2}$")
+    billing_address_postal_code: str = Field(default="011031234", pattern=r"^\d{9}$")  # ZIP+4
+    # The submitter (ISA06, loop 1000A): the id the clearinghouse gave the practice.
+    billing_submitter_id: str = Field(default="FRONTDESK01", pattern=r"^[A-Za-z0-9]{2,15}$")
+    billing_contact_name: str = Field(default="Billing Office", max_length=60)
+    billing_contact_phone: str = Field(default="4135550100", pattern=r"^\d{10}$")
+    # The receiver (ISA08, loop 1000B): the clearinghouse.
+    billing_receiver_name: str = Field(default="Demo Clearinghouse", max_length=60)
+    billing_receiver_id: str = Field(default="CLEARHOUSE", pattern=r"^[A-Za-z0-9]{2,15}$")
+    billing_production: bool = False
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -334,6 +334,37 @@ def test_demo_seed_a_second_time_has_nothing_to_do(seeded, tmp_path):
     assert env.query("SELECT count(*) FROM patients") == [(5,)]
 
 
+def test_billing_claims_submit_writes_the_demo_claims_as_one_valid_837p(seeded, tmp_path):
+    from backoffice.billing.x12.validate import validate_x12_file
+
+    env = seeded.copy_to(tmp_path / "var")
+    [(charges,)] = env.query("SELECT count(*) FROM charges WHERE status = 'reviewed'")
+    result = env.run("billing", "claims", "submit", "--all", "--out", str(tmp_path / "out"))
+    written = tmp_path / "out" / "837P-000000001.x12"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"made {charges} claim(s) from reviewed charges: {charges} ready, 0 held by the "
+        "scrubber; 0 charge(s) left for staff",
+        f"wrote {written}: {charges} claim(s), interchange 1",
+    ]
+    assert charges > 0
+    assert validate_x12_file(written) == []
+    assert env.query("SELECT status, count(*) FROM claims GROUP BY status") == [
+        ("submitted", charges)
+    ]
+    again = env.run("billing", "claims", "submit", "--all", "--out", str(tmp_path / "out"))
+    assert (again.returncode, again.stdout.strip()) == (0, "no claims are ready to submit")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [written.name]
+
+
+def test_billing_claims_submit_needs_all(seeded):
+    result = seeded.run("billing", "claims", "submit", "--out", "/nonexistent")
+    assert result.returncode == 1
+    assert _error_lines(result) == [
+        "frontdesk: error: say which claims: --all (every reviewed charge and ready claim)"
+    ]
+
+
 def test_wait_list_expire_offers_lapses_old_offers_and_passes_them_on(seeded, tmp_path):
     env = seeded.copy_to(tmp_path / "var")
     assert env.run("wait-list", "expire-offers").stdout.strip() == "0 offer(s) lapsed"
