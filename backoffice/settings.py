@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     billing_receiver_id: str = Field(default="CLEARHOUSE", pattern=r"^[A-Za-z0-9]{2,15}$")
     billing_production: bool = False
 
+    # Eligibility (Helper K): 270/271 in real time to the clearinghouse over CAQH CORE Phase II
+    # connectivity (HTTP POST, multipart/form-data). Unset URL: eligibility checks are off.
+    eligibility_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    eligibility_username: str | None = Field(default=None, max_length=80)
+    eligibility_password: SecretStr | None = None
+    # CORE SenderID / ReceiverID; unset: the billing submitter id and the receiver id above.
+    eligibility_sender_id: str | None = Field(default=None, max_length=80)
+    eligibility_receiver_id: str | None = Field(default=None, max_length=80)
+    # CORE asks for a real-time answer within 20 seconds; a slower one is a timeout.
+    eligibility_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+
     @classmethod
     def settings_customise_sources(
         cls,

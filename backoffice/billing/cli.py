@@ -111,3 +111,106 @@ def era_denials() -> None:
                 f"  {Decimal(item.charge_cents) / 100:.2f}  {item.status}"
                 f"  remarks {','.join(item.remarks) or '-'}  notes {item.notes}"
             )
+
+
+# --- statements (Helper J) ----------------------------------------------------------------
+
+
+@billing_app.command("ar")
+def billing_ar(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+) -> None:
+    """A/R aging (0-30 … 120+ days) by payer and by patient (MRN), with days in A/R."""
+    import json
+
+    from backoffice.billing import statements
+    from backoffice.cli import _session
+
+    on = statements.as_of_date(as_of)
+    with _session() as session:
+        report = statements.aging_report(session, as_of=on)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    data = report.to_json()
+    header = f"{'':<28}" + "".join(f"{b:>12}" for b in (*statements.BUCKETS, "total"))
+    for title, key in (("by payer", "by_payer"), ("by patient (MRN)", "by_patient")):
+        typer.echo(f"A/R on {on.isoformat()} {title}")
+        typer.echo(header)
+        rows: dict[str, dict[str, str]] = data[key]  # type: ignore[assignment]
+        for name, row in rows.items():
+            typer.echo(f"{name[:28]:<28}" + "".join(f"{v:>12}" for v in row.values()))
+    totals: dict[str, str] = data["totals"]  # type: ignore[assignment]
+    typer.echo(f"{'total':<28}" + "".join(f"{v:>12}" for v in totals.values()))
+    days = report.days_in_ar
+    typer.echo(f"days in A/R (last 90 days' charges): {days if days is not None else 'n/a'}")
+
+
+@billing_app.command("statement")
+def billing_statement(
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf, FILE.json or FILE.csv")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+) -> None:
+    """A patient statement: ledger charges and payments, insurance payments and adjustments,
+    the balance due; as PDF, or the same data as JSON or CSV (by the file's extension)."""
+    from backoffice.billing import statements
+    from backoffice.cli import _cli_actor, _session
+    from backoffice.settings import get_settings
+
+    kind = out.suffix.lower()
+    if kind not in (".pdf", ".json", ".csv"):
+        raise AppError(f"{out}: write a .pdf, .json or .csv file")
+    on = statements.as_of_date(as_of)
+    with _session() as session:
+        statement = statements.build_statement(session, mrn=mrn, as_of=on)
+        _cli_actor().audit(session, "billing.statement.export", resource_type="patient",
+                           resource_id=mrn)  # fmt: skip
+    if kind == ".pdf":
+        name = get_settings().billing_practice_name
+        statements.render_statement_pdf(statement, out, practice_name=name)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(statement.to_json_text() if kind == ".json" else statement.to_csv())
+    balance = statements.dollars(statement.balance_cents)
+    typer.echo(f"wrote {out}: {len(statement.lines)} line(s), balance due {balance}")
+
+
+# --- eligibility (Helper K) --------------------------------------------------------------
+
+eligibility_app = typer.Typer(
+    help="Eligibility: 270/271 with the clearinghouse, in real time.", no_args_is_help=True
+)
+billing_app.add_typer(eligibility_app, name="eligibility")
+
+
+@eligibility_app.command("check")
+def eligibility_check(
+    policy_id: Annotated[str, typer.Argument(help="The insurance policy's id")],
+) -> None:
+    """Ask the payer whether a policy is active, with its copay, coinsurance and deductible
+    left. The outcome is recorded whatever it is; a failed check exits 1 after recording."""
+    import uuid
+
+    from backoffice.billing import eligibility_service
+    from backoffice.cli import _cli_actor, _session
+    from backoffice.settings import get_settings
+
+    try:
+        key = uuid.UUID(policy_id)
+    except ValueError:
+        raise AppError(f"{policy_id!r} is not a policy id") from None
+    transport = eligibility_service.transport_from_settings(get_settings())
+    if transport is None:
+        raise AppError("eligibility is not set up: set FRONTDESK_ELIGIBILITY_URL and credentials")
+    try:
+        with _session() as session:
+            check = eligibility_service.check_eligibility(
+                session, _cli_actor(), policy_id=key, transport=transport
+            )
+    finally:
+        transport.close()
+    typer.echo(eligibility_service.describe(check))
+    if check.outcome in eligibility_service.FAILURE_OUTCOMES or check.outcome == "rejected":
+        raise typer.Exit(1)

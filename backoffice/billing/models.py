@@ -207,3 +207,59 @@ class DenialNote(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- statements and payment plans (Helper J) ---------------------------------------------------
+
+
+class PaymentPlan(SQLModel, table=True):
+    """A patient's balance split into monthly instalments (see statements.split_instalments)."""
+
+    __tablename__ = "payment_plans"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    patient_id: uuid.UUID = Field(foreign_key="patients.id", index=True)
+    total_cents: int
+    instalment_count: int
+    status: str = Field(default="active", max_length=10)  # active, completed, cancelled
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PaymentPlanInstalment(SQLModel, table=True):
+    __tablename__ = "payment_plan_instalments"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    plan_id: uuid.UUID = Field(foreign_key="payment_plans.id", index=True)
+    number: int  # 1-based
+    due_date: date
+    amount_cents: int
+    paid_cents: int = 0
+
+
+# --- eligibility (Helper K) ---------------------------------------------------------------------
+
+
+class EligibilityCheck(SQLModel, table=True):
+    """One 270/271 exchange about a policy and what came of it, failures included, so the
+    front desk can see when coverage was last confirmed and why a check did not answer."""
+
+    __tablename__ = "eligibility_checks"
+    __table_args__ = (Index("ix_eligibility_checks_policy", "policy_id", "checked_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    policy_id: uuid.UUID = Field(foreign_key="insurance_policies.id")
+    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # active, inactive, rejected (AAA), timeout, unreachable, refused, server_error,
+    # unreadable (the 271), invalid_request (no 270 could be built), failed (anything else)
+    outcome: str = Field(max_length=20)
+    trace_number: str = Field(max_length=50)  # TRN02 of our 270
+    active: bool | None = None
+    plan_name: str | None = Field(default=None, max_length=120)
+    copay_cents: int | None = None
+    coinsurance_basis_points: int | None = None  # 2000 is 20 %
+    deductible_remaining_cents: int | None = None
+    copay_updated: bool = False  # the policy's primary-care copay was changed to copay_cents
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    checked_by: str | None = Field(default=None, max_length=80)
