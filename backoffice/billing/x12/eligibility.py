@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from backoffice.billing.claim import Interchange, Party, Person, Provider
-from backoffice.billing.x12.remit_835 import Segment, X12ReadError, read_interchange
+from backoffice.billing.x12.reading import Segment, X12ReadError, read_interchange
 from backoffice.billing.x12.segments import (
     DEFAULT_SEPARATORS,
     Element,

@@ -9,7 +9,7 @@ import pytest
 
 from backoffice.billing.claim import Interchange, Party, Person, Provider
 from backoffice.billing.x12.eligibility import build_270, read_271
-from backoffice.billing.x12.remit_835 import X12ReadError, read_interchange
+from backoffice.billing.x12.reading import X12ReadError, read_interchange
 from backoffice.billing.x12.segments import X12WriteError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "x12"
