@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from backoffice.clinic.models import Location
 from backoffice.devices.models import Device, EnrollmentCode
-from backoffice.devices.service import _name_taken, new_token
+from backoffice.devices.service import name_taken, new_token
 from backoffice.security.actor import Actor
 from backoffice.security.principal import Principal, RequestOrigin
 from backoffice.security.tokens import digest
@@ -71,7 +71,7 @@ def create_enrollment_code(
         replaced = session.get(Device, device_id)
         if replaced is None or replaced.kind != "kiosk":
             problems.append(FieldError("device_id", "No kiosk with that id."))
-    elif device_name is not None and _name_taken(session, device_name):
+    elif device_name is not None and name_taken(session, device_name):
         problems.append(FieldError("device_name", "A device has that name already."))
     if problems:
         raise InvalidInput("The enrolment code cannot be made.", problems)
@@ -253,7 +253,7 @@ def _free_name(session: Session, wanted: str) -> str:
     """`wanted`, or `wanted-2`, `wanted-3`…: two Pis both called raspberrypi still enrol."""
     base = wanted[:72]
     name, n = base, 1
-    while _name_taken(session, name):
+    while name_taken(session, name):
         n += 1
         name = f"{base}-{n}"
     return name

@@ -49,7 +49,7 @@ def new_token() -> NewToken:
     return NewToken(token, digest(token), token[: len(DEVICE_TOKEN_PREFIX) + 4])
 
 
-def _name_taken(session: Session, name: str) -> bool:
+def name_taken(session: Session, name: str) -> bool:
     return session.exec(select(Device).where(Device.name == name)).first() is not None
 
 
@@ -57,7 +57,7 @@ def _enrol(
     session: Session, *, actor: Actor, name: str, kind: str, location_id: uuid.UUID | None = None
 ) -> tuple[Device, str]:
     """A new device principal of `kind` and its token, which is never shown again."""
-    if _name_taken(session, name):
+    if name_taken(session, name):
         raise Conflict(f"A device named {name!r} exists already; revoke it or pick another name.")
     issued = new_token()
     device = Device(
