@@ -22,6 +22,14 @@ class Permission(StrEnum):
     COPAY_OVERRIDE = "payments:override_copay"
     # Refunds to the card and ledger adjustments.
     PAYMENTS_ADJUST = "payments:adjust"
+    # Charges, claims, remittances, denials, A/R, statements and payment plans: to see them,
+    # and to work them (review charges, make and submit claims, post ERAs, resubmit denials).
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
+    # A completed visit's diagnoses and procedures, entered by its provider or by billing.
+    CHARGES_CAPTURE = "billing:capture_charges"
+    # Ask a payer whether a policy is active (270/271) and see the answers.
+    ELIGIBILITY_CHECK = "billing:check_eligibility"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     DEVICES_MANAGE = "devices:manage"
@@ -39,13 +47,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPOINTMENTS_WRITE,
             Permission.PAYMENTS_READ,
             Permission.COPAY_OVERRIDE,
+            Permission.ELIGIBILITY_CHECK,
         }
     ),
     Role.NURSE: frozenset(
         {Permission.PATIENTS_READ, Permission.SCHEDULE_READ, Permission.APPOINTMENTS_WRITE}
     ),
     Role.PROVIDER: frozenset(
-        {Permission.PATIENTS_READ, Permission.SCHEDULE_READ, Permission.APPOINTMENTS_WRITE}
+        {
+            Permission.PATIENTS_READ,
+            Permission.SCHEDULE_READ,
+            Permission.APPOINTMENTS_WRITE,
+            Permission.CHARGES_CAPTURE,
+        }
     ),
     Role.BILLING: frozenset(
         {
@@ -56,6 +70,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_READ,
             Permission.COPAY_OVERRIDE,
             Permission.PAYMENTS_ADJUST,
+            Permission.BILLING_READ,
+            Permission.BILLING_WRITE,
+            Permission.CHARGES_CAPTURE,
+            Permission.ELIGIBILITY_CHECK,
         }
     ),
     # Admin holds every staff permission; the kiosk API and the lobby screen stay with devices.
