@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     eligibility_receiver_id: str | None = Field(default=None, max_length=80)
     # CORE asks for a real-time answer within 20 seconds; a slower one is a timeout.
     eligibility_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # A check-in asks the payer again only when the policy was last checked longer ago.
+    eligibility_recheck_hours: int = Field(default=24, ge=0, le=24 * 31)
 
     @classmethod
     def settings_customise_sources(

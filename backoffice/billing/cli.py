@@ -214,3 +214,95 @@ def eligibility_check(
     typer.echo(eligibility_service.describe(check))
     if check.outcome in eligibility_service.FAILURE_OUTCOMES or check.outcome == "rejected":
         raise typer.Exit(1)
+
+
+# --- payment plans (Helper C) ------------------------------------------------------------
+
+plan_app = typer.Typer(
+    help="Payment plans: a balance in monthly instalments.", no_args_is_help=True
+)
+billing_app.add_typer(plan_app, name="plan")
+
+
+def _patient_by_mrn(session, mrn: str):  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from backoffice.billing import statements
+    from backoffice.patients.models import Patient
+
+    patient = session.exec(select(Patient).where(Patient.mrn == mrn)).first()
+    if patient is None:
+        raise statements.PatientNotFound(f"no patient with MRN {mrn}")
+    return patient
+
+
+@plan_app.command("create")
+def plan_create(
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN")],
+    instalments: Annotated[int, typer.Option("--instalments", help="How many, 1 to 60")],
+    first_due: Annotated[
+        str | None,
+        typer.Option("--first-due", help="YYYY-MM-DD; default the same day next month"),
+    ] = None,
+) -> None:
+    """Split the patient's whole balance due into monthly instalments and print the
+    schedule. A patient has one active plan at a time."""
+    from datetime import date
+
+    from backoffice.billing import statements
+    from backoffice.cli import _cli_actor, _session
+
+    first = (
+        statements.as_of_date(first_due)
+        if first_due is not None
+        else statements.add_months(date.today(), 1)
+    )
+    with _session() as session:
+        patient = _patient_by_mrn(session, mrn)
+        plan = statements.create_payment_plan(
+            session, _cli_actor(), patient_id=patient.id, count=instalments, first_due=first
+        )
+        # What was stored, not what was meant to be.
+        schedule = next(
+            rows
+            for p, rows in statements.payment_plans_for(session, patient_id=patient.id)
+            if p.id == plan.id
+        )
+    typer.echo(
+        f"payment plan {plan.id.hex[:8]} for MRN {mrn}: {statements.dollars(plan.total_cents)} "
+        f"in {len(schedule)} monthly instalment(s)"
+    )
+    for row in schedule:
+        amount = statements.dollars(row.amount_cents)
+        typer.echo(f"  {row.number:>2}  {row.due_date.isoformat()}  {amount:>10}")
+
+
+@plan_app.command("show")
+def plan_show(mrn: Annotated[str, typer.Argument(help="The patient's MRN")]) -> None:
+    """The patient's payment plans, newest first, with each instalment paid and due."""
+    from backoffice.billing import statements
+    from backoffice.cli import _cli_actor, _session
+
+    with _session() as session:
+        patient = _patient_by_mrn(session, mrn)
+        plans = statements.payment_plans_for(session, patient_id=patient.id)
+        _cli_actor().audit(session, "billing.payment_plan.read", resource_type="patient",
+                           resource_id=str(patient.id))  # fmt: skip
+    if not plans:
+        typer.echo(f"no payment plans for MRN {mrn}")
+        return
+    dollars = statements.dollars
+    for plan, rows in plans:
+        paid = sum(r.paid_cents for r in rows)
+        created = plan.created_at.date().isoformat()
+        typer.echo(
+            f"plan {plan.id.hex[:8]} ({plan.status}), created {created}: "
+            f"{dollars(plan.total_cents)} in {plan.instalment_count} instalment(s), "
+            f"paid {dollars(paid)}, due {dollars(plan.total_cents - paid)}"
+        )
+        for r in rows:
+            due = dollars(r.amount_cents - r.paid_cents)
+            typer.echo(
+                f"  {r.number:>2}  {r.due_date.isoformat()}  {dollars(r.amount_cents):>10}"
+                f"  paid {dollars(r.paid_cents):>10}  due {due:>10}"
+            )

@@ -31,15 +31,17 @@ from backoffice.billing.models import (
     RemittanceEntry,
 )
 from backoffice.patients.models import Patient
+from backoffice.payments import ledger
 from backoffice.payments.models import LedgerEntry
 from backoffice.security.actor import Actor
 from shared.enums import PrincipalKind
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, Conflict, NotFound
 
 __all__ = [
     "BUCKETS",
     "AgingReport",
     "OpenItem",
+    "PlanExists",
     "Statement",
     "StatementLine",
     "age_open_items",
@@ -49,6 +51,7 @@ __all__ = [
     "days_in_ar",
     "gather_open_items",
     "ledger_open_items",
+    "payment_plans_for",
     "render_statement_pdf",
     "split_instalments",
 ]
@@ -453,16 +456,30 @@ def split_instalments(total_cents: int, count: int, *, first_due: date) -> list[
     return [(add_months(first_due, n), cents) for n, cents in enumerate(amounts)]
 
 
+class PlanExists(Conflict):
+    code = "payment-plan-exists"
+
+
 def create_payment_plan(
     session: Session,
     actor: Actor,
     *,
     patient_id: uuid.UUID,
-    total_cents: int,
     count: int,
     first_due: date,
+    total_cents: int | None = None,
 ) -> PaymentPlan:
-    """Record a plan and its instalments (the balance itself stays on the ledger)."""
+    """Record a plan for what the patient owes (all of it unless `total_cents` says less)
+    and its instalments; the balance itself stays on the ledger. One active plan at a time."""
+    plans = payment_plans_for(session, patient_id=patient_id)
+    if any(plan.status == "active" for plan, _ in plans):
+        raise PlanExists("the patient already has an active payment plan")
+    owed = ledger.balance(session, patient_id=patient_id)
+    if owed <= 0:
+        raise BadPlan(f"the patient owes nothing ({dollars(owed)}): there is nothing to plan")
+    total_cents = owed if total_cents is None else total_cents
+    if total_cents > owed:
+        raise BadPlan(f"the plan is for more than the patient owes ({dollars(owed)})")
     schedule = split_instalments(total_cents, count, first_due=first_due)
     plan = PaymentPlan(
         patient_id=patient_id,
@@ -480,3 +497,24 @@ def create_payment_plan(
     actor.audit(session, "billing.payment_plan.create", resource_type="patient",
                 resource_id=str(patient_id))  # fmt: skip
     return plan
+
+
+def payment_plans_for(
+    session: Session, *, patient_id: uuid.UUID
+) -> list[tuple[PaymentPlan, list[PaymentPlanInstalment]]]:
+    """A patient's payment plans, newest first, each with its instalments in order."""
+    plans = session.exec(
+        select(PaymentPlan)
+        .where(PaymentPlan.patient_id == patient_id)
+        .order_by(col(PaymentPlan.created_at).desc(), col(PaymentPlan.id))
+    ).all()
+    instalments: dict[uuid.UUID, list[PaymentPlanInstalment]] = defaultdict(list)
+    if plans:
+        rows = session.exec(
+            select(PaymentPlanInstalment)
+            .where(col(PaymentPlanInstalment.plan_id).in_([p.id for p in plans]))
+            .order_by(col(PaymentPlanInstalment.number))
+        ).all()
+        for row in rows:
+            instalments[row.plan_id].append(row)
+    return [(plan, instalments[plan.id]) for plan in plans]

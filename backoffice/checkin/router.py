@@ -5,11 +5,12 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlmodel import Session
 
+from backoffice.billing import eligibility_at_checkin
 from backoffice.checkin import queue as queue_service
 from backoffice.checkin import review as review_service
 from backoffice.checkin import service as checkin_service
@@ -145,13 +146,16 @@ def consent_documents(session: SessionDep, ctx: KioskCtx) -> contract.ConsentsNe
     status_code=status.HTTP_201_CREATED,
 )
 def check_in(
+    request: Request,
     session: SessionDep,
     ctx: KioskCtx,
     body: contract.CheckInSubmission,
     idempotency_key: IdempotencyKey,
+    background: BackgroundTasks,
 ) -> JSONResponse:
     """A finished check-in, from the kiosk's outbox. Delivered twice, it is recorded once:
-    a replay of the key gets the first answer, refusals included."""
+    a replay of the key gets the first answer, refusals included. A new arrival's insurance
+    is checked with the payer after the answer has gone (never holding it up)."""
 
     def work() -> tuple[int, dict[str, object]]:
         receipt = checkin_service.submit_check_in(session, ctx, submission=body)
@@ -164,6 +168,13 @@ def check_in(
         request_body=body.model_dump_json().encode(),
         work=work,
     )
+    if answer.status == status.HTTP_201_CREATED and not answer.replayed:
+        eligibility_at_checkin.schedule_after_check_in(
+            background,
+            request.app.state,
+            actor=ctx.actor,
+            appointment_id=uuid.UUID(str(answer.body["appointment_id"])),
+        )
     return JSONResponse(
         answer.body,
         status_code=answer.status,

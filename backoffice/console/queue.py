@@ -11,10 +11,11 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, col, select
 
+from backoffice.billing import eligibility_at_checkin
 from backoffice.checkin import queue as queue_service
 from backoffice.checkin import service as checkin_service
 from backoffice.checkin.schemas import QueueTransition
@@ -193,8 +194,10 @@ def desk_check_in(
     actor: BoardMover,
     appointment_id: uuid.UUID,
     version: Annotated[int, Form()],
+    background: BackgroundTasks,
 ) -> Response:
-    """The patient came to the desk instead of the kiosk."""
+    """The patient came to the desk instead of the kiosk; their coverage is checked with the
+    payer once the page has answered, as at the kiosk."""
     checkin_service.check_in_at_desk(
         session,
         actor=actor,
@@ -202,6 +205,9 @@ def desk_check_in(
         appointment_id=appointment_id,
         expected_version=version,
         now=utcnow(),
+    )
+    eligibility_at_checkin.schedule_after_check_in(
+        background, request.app.state, actor=actor, appointment_id=appointment_id
     )
     return _back(request, "Checked in at the desk.")
 

@@ -322,6 +322,8 @@ def test_a_payment_plan_is_stored_with_its_instalments(session: Session, cipher)
     aetna = create_payer(session)
     visit = submitted_claim(session, cipher, aetna, number="J7", on=date(2026, 3, 2),
                             lines=(("99213", (), 15000),))  # fmt: skip
+    ledger.post(session, patient_id=visit.patient_id, kind=ledger.EntryKind.CHARGE,
+                amount_cents=25000, description="Balance", entry_key="plan-balance")  # fmt: skip
     plan = statements.create_payment_plan(
         session, TEST_ACTOR, patient_id=visit.patient_id, total_cents=25000, count=4,
         first_due=date(2026, 5, 1),
