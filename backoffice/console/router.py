@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from backoffice.audit.dependencies import origin_of
 from backoffice.audit.service import record_event
 from backoffice.console import auth
+from backoffice.console.billing import billing_pages
 from backoffice.console.checkout import checkout_pages
 from backoffice.console.devices import devices_pages
 from backoffice.console.lobby import lobby_pages, lobby_sign_in_pages
@@ -99,5 +100,6 @@ for pages in (
     checkout_pages,
     devices_pages,
     lobby_pages,
+    billing_pages,
 ):
     console_router.include_router(pages, dependencies=[Depends(csrf_protect)])
