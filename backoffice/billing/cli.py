@@ -45,7 +45,8 @@ def claims_submit(
         made = billing_service.make_claims(session, actor, today=date.today())
         # Counted now: submitting marks the ready ones submitted.
         made_line = (
-            f"made {len(made.claims)} claim(s) from reviewed charges: {made.ready} ready, "
+            f"made {len(made.claims)} claim(s) ({made.secondary} to secondary payers): "
+            f"{made.ready} ready, "
             f"{made.held} held by the scrubber; {len(made.skipped)} charge(s) left for staff"
         )
         result = billing_service.submit(session, actor, out_dir=out)

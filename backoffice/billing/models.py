@@ -106,6 +106,8 @@ class ClaimBatch(SQLModel, table=True):
     file_name: str = Field(max_length=120)
     sha256: str = Field(max_length=64)
     claim_count: int
+    # The file as sent, kept with its record: any instance can hand it out again.
+    content: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_by: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -3,14 +3,16 @@
 `import_835` reads the file, finds our claims by patient control number, lets the pure
 `posting.plan_posting` decide every entry, and only then writes the plan down: the
 remittance and its entries, each claim's amounts and status, the patient's share on the
-patient ledger, and the denials. All of it in one savepoint, or nothing (a damaged file,
-a remittance that does not balance, a file or payment already posted).
+patient ledger (unless a secondary payer is billed for it next: then the share the
+secondary's remittance leaves is), and the denials. All of it in one savepoint, or nothing
+(a damaged file, a remittance that does not balance, a file or payment already posted).
 
 A claim's status after a remittance, from the last claim payment for it in the file:
 
     submitted ──1-3──▶ paid          (paid + adjustments + patient's share = what we billed)
               ──1-3──▶ partly_paid   (some of the charge is still open: lines not adjudicated)
-              ──4────▶ denied ──resubmit 7──▶ replaced (a new claim, ready, replaces it)
+              ──4────▶ denied ──resubmit 7──▶ replaced (a new claim replaces it, scrubbed
+                                                        again: ready, or held with findings)
                               ──resubmit 8──▶ void     (a new void claim, ready)
               ──19-21, 23─▶ forwarded (the patient's share is expected from the next payer)
     paid ─────22─────▶ submitted     (a reversal reopens it; its correction follows)
@@ -23,7 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,12 +33,14 @@ from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from backoffice.billing import service as billing_service
 from backoffice.billing.models import (
     Charge,
     ChargeLine,
     ClaimRecord,
     Denial,
     DenialNote,
+    Payer,
     Remittance,
     RemittanceEntry,
 )
@@ -53,9 +57,11 @@ from backoffice.billing.posting import (
 from backoffice.billing.reference import explain_carc
 from backoffice.billing.x12.remit_835 import RemittanceAdvice, read_835
 from backoffice.kit.columns import utcnow
+from backoffice.patients.models import InsurancePolicy
 from backoffice.payments import ledger
 from backoffice.payments.models import LedgerEntry
 from backoffice.security.actor import Actor
+from backoffice.settings import Settings
 from shared.enums import PrincipalKind
 from shared.errors import BadRequest, Conflict, NotFound
 
@@ -354,11 +360,12 @@ def _post_patient_shares(
     seen: dict[str, int] = defaultdict(int)
     rows: dict[str, dict[str, Any]] = {}
     now = utcnow()
+    billed_on_to_secondary = _billed_on_to_secondary(session, on_file)
     for entry in plan.entries:
         if entry.kind is not EntryKind.PATIENT_RESPONSIBILITY:
             continue
         claim = on_file.claims.get(entry.patient_control_number or "")
-        if claim is None:
+        if claim is None or claim.id in billed_on_to_secondary:
             continue
         charge = on_file.charges[claim.charge_id]
         cents = to_cents(entry.amount)
@@ -393,6 +400,36 @@ def _post_patient_shares(
             rows.pop(posted or "", None)
     _insert(session, LedgerEntry, list(rows.values()))
     return len(rows)
+
+
+def _billed_on_to_secondary(session: Session, on_file: _OnFile) -> set[uuid.UUID]:
+    """Primary claims whose patient had a secondary policy (its payer in the directory) on
+    the service date: their share is billed to that payer next (`make_secondary_claims`), and
+    what the secondary's remittance leaves the patient is what goes on the ledger."""
+    primaries = [c for c in on_file.claims.values() if c.rank == "primary"]
+    patients = {on_file.charges[c.charge_id].patient_id for c in primaries}
+    policies: dict[uuid.UUID, list[InsurancePolicy]] = defaultdict(list)
+    for chunk in _chunks(sorted(patients)):
+        for policy in session.exec(
+            select(InsurancePolicy)
+            .join(Payer, col(Payer.payer_id) == InsurancePolicy.payer_id)
+            .where(
+                col(InsurancePolicy.patient_id).in_(chunk),
+                InsurancePolicy.rank == "secondary",
+                col(InsurancePolicy.active).is_(True),
+            )
+        ):
+            policies[policy.patient_id].append(policy)
+    held = set()
+    for claim in primaries:
+        charge = on_file.charges[claim.charge_id]
+        served = charge.service_date
+        if any(
+            p.effective_date <= served and (p.end_date is None or p.end_date >= served)
+            for p in policies[charge.patient_id]
+        ):
+            held.add(claim.id)
+    return held
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -522,10 +559,18 @@ RESUBMISSIONS = {"7": ("replaced", "resubmitted", "R"), "8": ("void", "voided", 
 
 
 def resubmit(
-    session: Session, actor: Actor, *, denial_id: uuid.UUID, frequency_code: str
+    session: Session,
+    actor: Actor,
+    *,
+    denial_id: uuid.UUID,
+    frequency_code: str,
+    today: date | None = None,
+    settings: Settings | None = None,
 ) -> ClaimRecord:
-    """A corrected claim for a denied one: a replacement (7) billed from the charge as it is
-    now, or a void (8); either quotes the payer's claim number and is ready to submit."""
+    """A corrected claim for a denied one, quoting the payer's claim number: a replacement
+    (7) billed from the charge as it is now and scrubbed like a new claim (ready, or held
+    with its findings when the charge is still wrong), or a void (8), ready: it carries the
+    original's lines only to take the claim back, so there is nothing to correct in it."""
     if frequency_code not in RESUBMISSIONS:
         raise BadRequest("resubmit as a replacement (7) or a void (8)")
     old_status, denial_status, letter = RESUBMISSIONS[frequency_code]
@@ -551,6 +596,8 @@ def resubmit(
         status="ready",
         total_cents=sum(fees) if frequency_code == "7" else claim.total_cents,
     )
+    if frequency_code == "7":
+        billing_service.rescrub(session, new, today=today or date.today(), settings=settings)
     session.add(new)
     claim.status = old_status
     claim.updated_at = utcnow()
@@ -562,7 +609,12 @@ def resubmit(
         f"billing.claim.{'replaced' if frequency_code == '7' else 'voided'}",
         resource_type="claim",
         resource_id=new.id,
-        detail={"replaces": str(claim.id), "frequency_code": frequency_code},
+        detail={
+            "replaces": str(claim.id),
+            "frequency_code": frequency_code,
+            "status": new.status,
+            "findings": len(new.findings),
+        },
     )
     return new
 

@@ -6,8 +6,10 @@ it. Each finding carries a stable `code` (the worklist and the tests key on it),
 `where`, the field path to fix, counted from 0 as in the model ("lines[2].diagnosis_pointers").
 
 Only rules that hold for every payer live here: code shapes and validity, counts the 837P
-allows, identifiers, dates, coverage, filing limits, duplicates. Payer policies (NCCI edits,
-medical necessity, prior authorisation) are the payer's and the clearinghouse's to judge.
+allows, identifiers, dates, coverage, filing limits, duplicates, and the coordination-of-
+benefits balancing the 837P guide (005010X222A1, 1.4.4) sets for a secondary claim. Payer
+policies (NCCI edits, medical necessity, prior authorisation) are the payer's and the
+clearinghouse's to judge.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from backoffice.billing.claim import (
     Claim,
     Coverage,
     FrequencyCode,
+    OtherPayer,
     Person,
     Provider,
     Relationship,
@@ -250,6 +253,31 @@ def _coverage(claim: Claim) -> Iterator[Finding]:
                 f"date {claim.first_service_date}.",
                 f"other_payers[{i}].paid_on",
             )
+        yield from _other_payer_balance(claim, i, other)
+
+
+def _other_payer_balance(claim: Claim, i: int, other: OtherPayer) -> Iterator[Finding]:
+    """The guide's claim-level COB balance, checked only when lines carry this payer's
+    adjudication: its paid amount (AMT*D) = the lines' paid amounts (SVD02) less its
+    claim-level adjustments (2320 CAS)."""
+    lines_paid = [
+        adjudication.paid
+        for line in claim.lines
+        for adjudication in line.adjudications
+        if adjudication.payer_identifier == other.coverage.payer.identifier
+    ]
+    if not lines_paid:
+        return
+    adjusted = sum((a.amount for a in other.adjustments), Decimal("0.00"))
+    expected = sum(lines_paid, Decimal("0.00")) - adjusted
+    if other.paid != expected:
+        yield Finding(
+            "cob-claim-unbalanced",
+            f"The other payer paid {other.paid} on the claim, but its line payments "
+            f"({sum(lines_paid, Decimal('0.00'))}) less its claim adjustments ({adjusted}) come "
+            f"to {expected}: copy its remittance again.",
+            f"other_payers[{i}].paid",
+        )
 
 
 def _person(person: Person, where: str, role: str, claim: Claim) -> Iterator[Finding]:
@@ -357,6 +385,7 @@ def _lines(claim: Claim, *, today: date, timely_filing_days: int) -> Iterator[Fi
         yield from _line_codes(claim, i, line)
         yield from _line_amounts(i, line)
         yield from _line_dates(claim, i, line, today=today, days=timely_filing_days)
+        yield from _line_balance(i, line)
         key = (line.procedure_code, tuple(sorted(line.modifiers)), line.service_date)
         if key in first_seen:
             yield Finding(
@@ -462,8 +491,9 @@ def _line_dates(
         )
     yield from _outside_coverage(claim.coverage, i, served)
     deadline = served + timedelta(days=days)
-    # A void takes back a payment; payers accept it after the filing limit.
-    if today > deadline and claim.frequency is not FrequencyCode.VOID:
+    # A void takes back a payment, and a replacement corrects a claim that was filed in
+    # time: payers time both from the original claim's remittance, which we are not given.
+    if today > deadline and claim.frequency is FrequencyCode.ORIGINAL:
         yield Finding(
             "timely-filing-passed",
             f"Line {i + 1} ({served}) passed this payer's {days}-day filing limit on {deadline}.",
@@ -476,6 +506,21 @@ def _line_dates(
                 f"Line {i + 1}: the other payer's payment date {adjudication.paid_on} is "
                 f"before the service date {served}.",
                 f"lines[{i}].adjudications[{a}].paid_on",
+            )
+
+
+def _line_balance(i: int, line: ServiceLine) -> Iterator[Finding]:
+    """The guide's line-level COB balance: what the other payer paid on the line (SVD02) and
+    its adjustments there (2430 CAS) add up to the line's charge (SV102)."""
+    for a, adjudication in enumerate(line.adjudications):
+        adjusted = sum((x.amount for x in adjudication.adjustments), Decimal("0.00"))
+        if adjudication.paid + adjusted != line.charge:
+            yield Finding(
+                "cob-line-unbalanced",
+                f"Line {i + 1}: the other payer's payment ({adjudication.paid}) and adjustments "
+                f"({adjusted}) come to {adjudication.paid + adjusted}, not the line's charge "
+                f"{line.charge}.",
+                f"lines[{i}].adjudications[{a}]",
             )
 
 

@@ -3,6 +3,9 @@
     completed visit ──capture_charge──▶ Charge draft ──review_charge──▶ reviewed
         reviewed ──make_claims──▶ ClaimRecord ready (scrubber clean) or held (findings stored)
         ready ──submit──▶ submitted, in one ClaimBatch (one 837P interchange) written to disk
+        primary paid or partly paid with a patient's share, and a secondary policy
+            ──make_claims (make_secondary_claims)──▶ a secondary ClaimRecord, ready or held,
+            carrying the primary's adjudication from its posted 835 (the COB loops)
 
 The tables keep integer cents; `claim_for` turns a claim on file into the X12 layer's
 `Claim` (Decimal dollars), filled again from the tables each time so that what goes out is
@@ -22,6 +25,7 @@ import hashlib
 import os
 import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,14 +34,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from backoffice.billing.claim import (
     Address,
+    Adjustment,
     Claim,
     Coverage,
     FrequencyCode,
     Interchange,
+    LineAdjudication,
+    OtherPayer,
     Party,
     Person,
     Provider,
@@ -51,6 +59,8 @@ from backoffice.billing.models import (
     ClaimRecord,
     FeeScheduleEntry,
     Payer,
+    Remittance,
+    RemittanceEntry,
 )
 from backoffice.billing.reference import (
     icd10_problem,
@@ -77,6 +87,7 @@ __all__ = [
     "BadCharge",
     "ChargeNotAllowed",
     "ChargeNotFound",
+    "ClaimNotFound",
     "ClaimsMade",
     "MissingFee",
     "ProcedureLine",
@@ -89,10 +100,13 @@ __all__ = [
     "fee_for",
     "is_new_patient",
     "make_claims",
+    "make_secondary_claims",
     "new_patient_control_number",
     "primary_policy",
     "rescrub",
     "review_charge",
+    "scrub_again",
+    "secondary_policy",
     "submit",
 ]
 
@@ -107,6 +121,11 @@ ESTABLISHED_LEVELS = ((40, "99215"), (30, "99214"), (20, "99213"), (0, "99212"))
 EM_CATEGORIES = frozenset({"primary_care", "specialist", "urgent_care", "telehealth"})
 TELEHEALTH_MODIFIER, TELEHEALTH_PLACE = "95", "10"  # synchronous video; the patient's home
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# A primary claim its payer processed (835 status 1-3); "forwarded" (19-21) is not here: the
+# primary sent it on to the next payer itself (a crossover), so we do not.
+PRIMARY_SETTLED = ("paid", "partly_paid")
+# What the primary's 835 posted that a secondary payer is told about (loops 2320 and 2430).
+COB_ENTRY_KINDS = ("insurance_payment", "adjustment", "patient_responsibility")
 _CENTS = Decimal("0.01")
 
 
@@ -337,11 +356,24 @@ def _payer_for(session: Session, *, patient_id: uuid.UUID, on: date) -> Payer | 
 
 
 def primary_policy(session: Session, *, patient_id: uuid.UUID, on: date) -> InsurancePolicy | None:
+    return _policy_ranked(session, patient_id=patient_id, on=on, rank="primary")
+
+
+def secondary_policy(
+    session: Session, *, patient_id: uuid.UUID, on: date
+) -> InsurancePolicy | None:
+    return _policy_ranked(session, patient_id=patient_id, on=on, rank="secondary")
+
+
+def _policy_ranked(
+    session: Session, *, patient_id: uuid.UUID, on: date, rank: str
+) -> InsurancePolicy | None:
+    """The patient's active policy of this rank in force on `on`, the newest if several."""
     return session.exec(
         select(InsurancePolicy)
         .where(
             InsurancePolicy.patient_id == patient_id,
-            InsurancePolicy.rank == "primary",
+            InsurancePolicy.rank == rank,
             col(InsurancePolicy.active).is_(True),
             InsurancePolicy.effective_date <= on,
             or_(col(InsurancePolicy.end_date).is_(None), col(InsurancePolicy.end_date) >= on),
@@ -392,6 +424,10 @@ class ClaimsMade:
     def held(self) -> int:
         return sum(1 for c in self.claims if c.status == "held")
 
+    @property
+    def secondary(self) -> int:
+        return sum(1 for c in self.claims if c.rank == "secondary")
+
 
 def new_patient_control_number() -> str:
     """CLM01: "FD" and 12 Crockford base-32 characters (60 random bits), 14 in all, under the
@@ -404,7 +440,9 @@ def make_claims(
     session: Session, actor: Actor, *, today: date, settings: Settings | None = None
 ) -> ClaimsMade:
     """A claim to the primary payer for every reviewed charge, scrubbed: ready when the
-    scrubber finds nothing, held with its findings otherwise. The charge becomes billed."""
+    scrubber finds nothing, held with its findings otherwise. The charge becomes billed.
+    Then the secondary claims the primaries' remittances call for (`make_secondary_claims`),
+    so one `claims submit --all` sends both."""
     settings = settings or get_settings()
     made: list[ClaimRecord] = []
     skipped: list[tuple[uuid.UUID, str]] = []
@@ -440,6 +478,89 @@ def make_claims(
             detail={"status": record.status, "findings": len(record.findings)},
         )
         made.append(record)
+    secondary = make_secondary_claims(session, actor, today=today, settings=settings)
+    return ClaimsMade(made + secondary.claims, skipped + secondary.skipped)
+
+
+def make_secondary_claims(
+    session: Session, actor: Actor, *, today: date, settings: Settings | None = None
+) -> ClaimsMade:
+    """A claim to the secondary payer for every primary claim its payer processed (paid or
+    partly paid, not forwarded) that left the patient a share, when the patient had an
+    active secondary policy on the service date and the charge has no secondary claim yet:
+    scrubbed like any claim, and carrying the primary's adjudication (see `claim_for`)."""
+    settings = settings or get_settings()
+    made: list[ClaimRecord] = []
+    skipped: list[tuple[uuid.UUID, str]] = []
+    secondary = aliased(ClaimRecord)
+    has_secondary = (
+        select(secondary.id)
+        .where(secondary.charge_id == ClaimRecord.charge_id, secondary.rank == "secondary")
+        .exists()
+    )
+    has_policy = (
+        select(InsurancePolicy.id)
+        .where(
+            InsurancePolicy.patient_id == Charge.patient_id,
+            InsurancePolicy.rank == "secondary",
+            col(InsurancePolicy.active).is_(True),
+            InsurancePolicy.effective_date <= Charge.service_date,
+            or_(
+                col(InsurancePolicy.end_date).is_(None),
+                col(InsurancePolicy.end_date) >= Charge.service_date,
+            ),
+        )
+        .exists()
+    )
+    candidates = session.exec(
+        select(ClaimRecord, Charge)
+        .join(Charge, col(Charge.id) == ClaimRecord.charge_id)
+        .where(
+            ClaimRecord.rank == "primary",
+            col(ClaimRecord.status).in_(PRIMARY_SETTLED),
+            ClaimRecord.patient_responsibility_cents > 0,
+            ~has_secondary,
+            has_policy,
+        )
+        .order_by(col(Charge.service_date), col(ClaimRecord.created_at))
+    ).all()
+    seen: set[uuid.UUID] = set()
+    for primary, charge in candidates:
+        if charge.id in seen:  # one secondary claim per charge
+            continue
+        seen.add(charge.id)
+        policy = secondary_policy(session, patient_id=charge.patient_id, on=charge.service_date)
+        assert policy is not None  # the query asked for one
+        payer = session.exec(select(Payer).where(Payer.payer_id == policy.payer_id)).first()
+        if payer is None:
+            skipped.append(
+                (charge.id, f"secondary payer id {policy.payer_id} is not in the payer directory")
+            )
+            continue
+        record = ClaimRecord(
+            charge_id=charge.id,
+            policy_id=policy.id,
+            payer_key=payer.id,
+            rank="secondary",
+            patient_control_number=new_patient_control_number(),
+            total_cents=sum(line.fee_cents for line in _lines_of(session, charge.id)),
+        )
+        rescrub(session, record, today=today, settings=settings)
+        session.add(record)
+        session.flush()
+        actor.audit(
+            session,
+            "billing.claim.made",
+            resource_type="claim",
+            resource_id=record.id,
+            detail={
+                "status": record.status,
+                "findings": len(record.findings),
+                "rank": "secondary",
+                "primary_claim": str(primary.id),
+            },
+        )
+        made.append(record)
     return ClaimsMade(made, skipped)
 
 
@@ -455,6 +576,36 @@ def rescrub(
     record.findings = [{"code": f.code, "message": f.message, "where": f.where} for f in findings]
     record.status = "held" if findings else "ready"
     record.updated_at = utcnow()
+
+
+class ClaimNotFound(NotFound):
+    code = "claim-not-found"
+
+
+def scrub_again(
+    session: Session,
+    actor: Actor,
+    *,
+    claim_id: uuid.UUID,
+    today: date,
+    settings: Settings | None = None,
+) -> ClaimRecord:
+    """Staff fixed what held a claim (the charge, the patient, the policy): scrub it again.
+    Only a claim not yet sent (ready or held) is scrubbed."""
+    record = session.get(ClaimRecord, claim_id)
+    if record is None:
+        raise ClaimNotFound("no such claim")
+    if record.status not in ("ready", "held"):
+        raise Conflict(
+            f"the claim is {record.status.replace('_', ' ')}: only a ready or held claim is "
+            "scrubbed again"
+        )
+    rescrub(session, record, today=today, settings=settings)
+    session.add(record)
+    session.flush()
+    actor.audit(session, "billing.claim.rescrubbed", resource_type="claim", resource_id=record.id,
+                detail={"status": record.status, "findings": len(record.findings)})  # fmt: skip
+    return record
 
 
 def _lines_of(session: Session, charge_id: uuid.UUID) -> list[ChargeLine]:
@@ -504,6 +655,61 @@ def claim_for(session: Session, record: ClaimRecord, *, settings: Settings | Non
     appointment = session.get(Appointment, charge.appointment_id)
     assert patient is not None and provider is not None and appointment is not None
     kind = session.get(AppointmentType, appointment.appointment_type_id)
+    coverage, claim_patient = _coverage(
+        policy, payer, patient, responsibility="P" if record.rank == "primary" else "S"
+    )
+    lines = _lines_of(session, charge.id)
+    other_payers: tuple[OtherPayer, ...] = ()
+    adjudications: dict[int, LineAdjudication] = {}
+    if record.rank == "secondary":
+        primary = _settled_primary(session, charge.id)
+        if primary is not None:  # none: the scrubber holds it ("other-payer-missing")
+            other, adjudications = _primary_adjudication(session, primary, patient, lines)
+            other_payers = (other,)
+    place = TELEHEALTH_PLACE if kind is not None and kind.category == "telehealth" else "11"
+    return Claim(
+        patient_control_number=record.patient_control_number,
+        billing_provider=billing_provider(settings),
+        coverage=coverage,
+        diagnoses=tuple(charge.diagnoses),
+        lines=tuple(
+            ServiceLine(
+                procedure_code=line.procedure_code,
+                charge=_dollars(line.fee_cents),
+                units=Decimal(line.units),
+                service_date=charge.service_date,
+                diagnosis_pointers=tuple(line.diagnosis_pointers),
+                modifiers=tuple(line.modifiers),
+                # REF*6R, echoed on the 835: how a payment finds its line.
+                line_control_number=f"{record.patient_control_number}-{line.line_number}",
+                adjudications=(
+                    (adjudications[line.line_number],) if line.line_number in adjudications else ()
+                ),
+            )
+            for line in lines
+        ),
+        place_of_service=place,
+        frequency=FrequencyCode(record.frequency_code),
+        payer_claim_number=record.payer_claim_number,
+        patient=claim_patient,
+        other_payers=other_payers,
+        rendering_provider=Provider(
+            npi=provider.npi,
+            last_name=provider.last_name,
+            first_name=provider.first_name,
+            taxonomy_code=provider.taxonomy_code,
+        ),
+    )
+
+
+def _dollars(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(_CENTS)
+
+
+def _coverage(
+    policy: InsurancePolicy, payer: Payer, patient: Patient, *, responsibility: str
+) -> tuple[Coverage, Person | None]:
+    """The policy as the X12 layer's coverage, and the patient when not the subscriber."""
     patient_person = Person(
         last_name=patient.last_name,
         first_name=patient.first_name,
@@ -530,46 +736,101 @@ def claim_for(session: Session, record: ClaimRecord, *, settings: Settings | Non
             sex=patient_person.sex,
             address=patient_person.address,
         )
-    place = TELEHEALTH_PLACE if kind is not None and kind.category == "telehealth" else "11"
-    return Claim(
-        patient_control_number=record.patient_control_number,
-        billing_provider=billing_provider(settings),
-        coverage=Coverage(
-            payer=Party(name=payer.name, identifier=payer.payer_id),
-            subscriber=subscriber,
-            group_number=policy.group_number,
-            plan_name=policy.plan_name,
-            relationship=relationship,
-            effective=policy.effective_date,
-            expires=policy.end_date,
-            filing_indicator=payer.filing_indicator,
-            payer_responsibility="P" if record.rank == "primary" else "S",
-        ),
-        diagnoses=tuple(charge.diagnoses),
-        lines=tuple(
-            ServiceLine(
-                procedure_code=line.procedure_code,
-                charge=(Decimal(line.fee_cents) / 100).quantize(_CENTS),
-                units=Decimal(line.units),
-                service_date=charge.service_date,
-                diagnosis_pointers=tuple(line.diagnosis_pointers),
-                modifiers=tuple(line.modifiers),
-                # REF*6R, echoed on the 835: how a payment finds its line.
-                line_control_number=f"{record.patient_control_number}-{line.line_number}",
-            )
-            for line in _lines_of(session, charge.id)
-        ),
-        place_of_service=place,
-        frequency=FrequencyCode(record.frequency_code),
-        payer_claim_number=record.payer_claim_number,
-        patient=claim_patient,
-        rendering_provider=Provider(
-            npi=provider.npi,
-            last_name=provider.last_name,
-            first_name=provider.first_name,
-            taxonomy_code=provider.taxonomy_code,
-        ),
+    coverage = Coverage(
+        payer=Party(name=payer.name, identifier=payer.payer_id),
+        subscriber=subscriber,
+        group_number=policy.group_number,
+        plan_name=policy.plan_name,
+        relationship=relationship,
+        effective=policy.effective_date,
+        expires=policy.end_date,
+        filing_indicator=payer.filing_indicator,
+        payer_responsibility=responsibility,
     )
+    return coverage, claim_patient
+
+
+def _settled_primary(session: Session, charge_id: uuid.UUID) -> ClaimRecord | None:
+    """The charge's primary claim its payer processed: the newest (a replacement that was
+    paid after its original was denied)."""
+    return session.exec(
+        select(ClaimRecord)
+        .where(
+            ClaimRecord.charge_id == charge_id,
+            ClaimRecord.rank == "primary",
+            col(ClaimRecord.status).in_(PRIMARY_SETTLED),
+        )
+        .order_by(col(ClaimRecord.created_at).desc())
+    ).first()
+
+
+def _primary_adjudication(
+    session: Session, primary: ClaimRecord, patient: Patient, lines: list[ChargeLine]
+) -> tuple[OtherPayer, dict[int, LineAdjudication]]:
+    """What the primary payer did with the claim, from the entries its 835s posted: the
+    claim-level part (loop 2320) and each adjudicated line's (loop 2430, by line number).
+
+    A reversal (status 22) posts negative entries and its correction posts again, so the
+    amounts are netted per line and per (line, group, reason), and what nets to zero is
+    dropped. A line's date is its latest remittance's; the claim's, the latest of all."""
+    policy = session.get(InsurancePolicy, primary.policy_id)
+    payer = session.get(Payer, primary.payer_key)
+    assert policy is not None and payer is not None  # foreign keys
+    coverage, _ = _coverage(policy, payer, patient, responsibility="P")
+    by_number = {line.line_number: line for line in lines}
+    paid: dict[int | None, int] = defaultdict(int)
+    adjusted: dict[tuple[int | None, str, str], int] = defaultdict(int)
+    paid_on: dict[int | None, date] = {}
+    rows = session.exec(
+        select(RemittanceEntry, Remittance)
+        .join(Remittance, col(Remittance.id) == RemittanceEntry.remittance_id)
+        .where(
+            RemittanceEntry.claim_id == primary.id,
+            col(RemittanceEntry.kind).in_(COB_ENTRY_KINDS),
+        )
+        .order_by(col(Remittance.imported_at), col(RemittanceEntry.id))
+    ).all()
+    for entry, remittance in rows:
+        at = entry.line_number if entry.line_number in by_number else None
+        if entry.kind == "insurance_payment":
+            paid[at] += entry.amount_cents
+        elif entry.group_code and entry.reason:
+            adjusted[(at, entry.group_code, entry.reason)] += entry.amount_cents
+        on = remittance.payment_date or remittance.imported_at.date()
+        for key in (at, None):
+            paid_on[key] = max(paid_on.get(key, on), on)
+
+    def adjustments(line: int | None) -> tuple[Adjustment, ...]:
+        return tuple(
+            Adjustment(group, reason, _dollars(cents))
+            for (on_line, group, reason), cents in sorted(
+                adjusted.items(), key=lambda item: (item[0][1], item[0][2])
+            )
+            if on_line == line and cents != 0
+        )
+
+    found: dict[int, LineAdjudication] = {}
+    for number, line in by_number.items():
+        line_adjustments = adjustments(number)
+        if number not in paid_on or (paid[number] == 0 and not line_adjustments):
+            continue  # not adjudicated by line, or reversed with no correction
+        found[number] = LineAdjudication(
+            payer_identifier=payer.payer_id,
+            procedure_code=line.procedure_code,
+            paid=_dollars(paid[number]),
+            units=Decimal(line.units),
+            paid_on=paid_on[number],
+            adjustments=line_adjustments,
+            modifiers=tuple(line.modifiers),
+        )
+    other = OtherPayer(
+        coverage=coverage,
+        paid=_dollars(sum(paid.values())),
+        paid_on=paid_on.get(None) or primary.updated_at.date(),
+        adjustments=adjustments(None),
+        remaining_patient_liability=_dollars(primary.patient_responsibility_cents),
+    )
+    return other, found
 
 
 def _patient_address(patient: Patient) -> Address | None:
@@ -594,7 +855,7 @@ def _patient_address(patient: Patient) -> Address | None:
 
 @dataclass(frozen=True)
 class Submitted:
-    path: Path
+    path: Path | None  # None: kept in the database only (the API's submit)
     control_number: int
     claim_count: int
     batch_id: uuid.UUID
@@ -604,12 +865,13 @@ def submit(
     session: Session,
     actor: Actor,
     *,
-    out_dir: Path,
+    out_dir: Path | None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Submitted | None:
-    """Write every ready claim into one 837P interchange in `out_dir`, validated by pyx12
-    first; mark them submitted with their batch. None when no claim is ready.
+    """Put every ready claim into one 837P interchange, validated by pyx12 first, kept with
+    its batch (and written into `out_dir` too, when given); mark the claims submitted. None
+    when no claim is ready.
 
     The ready claims are locked (FOR UPDATE on PostgreSQL; SQLite has one writer at a time),
     so two submits never send a claim twice; the interchange control number is the next
@@ -644,6 +906,7 @@ def submit(
             file_name=name,
             sha256=hashlib.sha256(text.encode("ascii")).hexdigest(),
             claim_count=len(records),
+            content=text,
             created_by=actor.principal.name[:80],
         )
         try:
@@ -655,7 +918,7 @@ def submit(
             control += 1
     else:
         raise Conflict("could not take an interchange control number: try again")
-    path = _write_new(out_dir / name, text)
+    path = _write_new(out_dir / name, text) if out_dir is not None else None
     for record in records:
         record.status = "submitted"
         record.batch_id = batch.id

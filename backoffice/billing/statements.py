@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from backoffice.billing.models import (
     Charge,
@@ -202,6 +202,19 @@ def gather_open_items(session: Session, *, as_of: date) -> list[OpenItem]:
         .join(Patient, col(Patient.id) == Charge.patient_id)
         .where(col(ClaimRecord.status).in_(OPEN_CLAIM_STATUSES), Charge.service_date <= as_of)
     ).all()
+    # A secondary payer is asked for what the primary left the patient, not the whole charge.
+    left_by_primary = dict(
+        session.exec(
+            select(ClaimRecord.charge_id, func.max(ClaimRecord.patient_responsibility_cents))
+            .where(
+                ClaimRecord.rank == "primary",
+                col(ClaimRecord.charge_id).in_(
+                    [c.charge_id for c, *_ in rows if c.rank == "secondary"]
+                ),
+            )
+            .group_by(col(ClaimRecord.charge_id))
+        ).all()
+    )
     for claim, charge, payer_name, mrn in rows:
         owed = (
             claim.total_cents
@@ -209,6 +222,8 @@ def gather_open_items(session: Session, *, as_of: date) -> list[OpenItem]:
             - claim.adjusted_cents
             - claim.patient_responsibility_cents
         )
+        if claim.rank == "secondary":
+            owed = min(owed, left_by_primary.get(claim.charge_id, 0) - claim.paid_cents)
         if owed > 0:
             items.append(OpenItem(charge.patient_id, mrn, payer_name, charge.service_date, owed))
     end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)

@@ -45,7 +45,6 @@ from backoffice.kit.columns import utcnow
 from backoffice.patients.models import Patient
 from backoffice.security.actor import Actor
 from backoffice.security.permissions import Permission
-from shared.errors import Conflict, NotFound
 
 billing_pages = APIRouter(prefix="/staff/billing")
 
@@ -54,7 +53,6 @@ Writer = Annotated[Actor, Depends(page_requires(Permission.BILLING_WRITE))]
 
 LIST_LIMIT = 200  # rows a worklist shows at once: the oldest first, so the queue drains
 CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
-RESCRUBBABLE = ("ready", "held")
 T = TypeVar("T")
 
 
@@ -398,25 +396,9 @@ def rescrub(request: Request, session: SessionDep, actor: Writer, claim_id: uuid
     today = clinic_today(request)
 
     def work() -> ClaimRecord:
-        claim = session.get(ClaimRecord, claim_id)
-        if claim is None:
-            raise NotFound("No claim with that id.")
-        if claim.status not in RESCRUBBABLE:
-            raise Conflict(
-                f"The claim is {claim.status.replace('_', ' ')}: only a ready or "
-                "held claim is scrubbed again"
-            )
-        billing_service.rescrub(session, claim, today=today, settings=settings)
-        session.add(claim)
-        session.flush()
-        actor.audit(
-            session,
-            "billing.claim.rescrubbed",
-            resource_type="claim",
-            resource_id=claim.id,
-            detail={"status": claim.status, "findings": len(claim.findings)},
+        return billing_service.scrub_again(
+            session, actor, claim_id=claim_id, today=today, settings=settings
         )
-        return claim
 
     claim, refused = attempt(session, work)
     if refused is not None:
@@ -503,7 +485,12 @@ def resubmit_denial(
     new, refused = attempt(
         session,
         lambda: remittances.resubmit(
-            session, actor, denial_id=denial_id, frequency_code=frequency_code
+            session,
+            actor,
+            denial_id=denial_id,
+            frequency_code=frequency_code,
+            today=clinic_today(request),
+            settings=request.app.state.settings,
         ),
     )
     if refused is not None:
@@ -516,10 +503,14 @@ def resubmit_denial(
             problem_denial=denial_id,
         )
     what = "Replacement" if new.frequency_code == "7" else "Void"
-    return see_other(
-        "/staff/billing/denials",
-        f"{what} claim {new.patient_control_number} made: it is ready to submit.",
-    )
+    if new.status == "ready":
+        notice = f"{what} claim {new.patient_control_number} made: it is ready to submit."
+    else:
+        notice = (
+            f"{what} claim {new.patient_control_number} made, but the scrubber holds it: "
+            "see the held claims."
+        )
+    return see_other("/staff/billing/denials", notice)
 
 
 @billing_pages.get("/ar", name="console.billing_ar")

@@ -343,7 +343,7 @@ def test_billing_claims_submit_writes_the_demo_claims_as_one_valid_837p(seeded, 
     written = tmp_path / "out" / "837P-000000001.x12"
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"made {charges} claim(s) from reviewed charges: {charges} ready, 0 held by the "
+        f"made {charges} claim(s) (0 to secondary payers): {charges} ready, 0 held by the "
         "scrubber; 0 charge(s) left for staff",
         f"wrote {written}: {charges} claim(s), interchange 1",
     ]

@@ -118,7 +118,6 @@ def test_clean_claim_for_a_dependent_with_secondary_coverage_has_no_findings() -
                 coverage=primary,
                 paid=Decimal("80.00"),
                 paid_on=date(2025, 6, 20),
-                adjustments=(Adjustment("PR", "2", Decimal("20.00")),),
             ),
         ),
         diagnoses=("E119", "S52.501A", "W01.0XXA"),  # without a dot, a 7th character
@@ -126,7 +125,18 @@ def test_clean_claim_for_a_dependent_with_secondary_coverage_has_no_findings() -
             _line(
                 modifiers=("25",),
                 adjudications=(
-                    LineAdjudication("FP001", "99213", Decimal("80.00"), Decimal("1"), TODAY),
+                    # Balanced as the guide asks: paid + adjustments = the line's 125.00.
+                    LineAdjudication(
+                        "FP001",
+                        "99213",
+                        Decimal("80.00"),
+                        Decimal("1"),
+                        TODAY,
+                        adjustments=(
+                            Adjustment("CO", "45", Decimal("25.00")),
+                            Adjustment("PR", "2", Decimal("20.00")),
+                        ),
+                    ),
                 ),
             ),
             _line(modifiers=("25", "59"), diagnosis_pointers=(1, 2, 3)),
@@ -678,3 +688,92 @@ def test_a_finding_is_plain_data() -> None:
         message="The claim has place of service '30', which is not a CMS place-of-service code.",
         where="place_of_service",
     )
+
+
+# --- coordination of benefits: the 837P guide's balancing (Helper B) -------------------------
+
+FIRST_PAYER = Party(name="First Payer", identifier="FP001")
+
+
+def _secondary(
+    *, paid: str, claim_adjustments: tuple[Adjustment, ...] = (), lines: tuple[ServiceLine, ...]
+) -> Claim:
+    """A secondary claim after First Payer adjudicated it, by line."""
+    return _claim(
+        coverage=_coverage(payer_responsibility="S"),
+        other_payers=(
+            OtherPayer(
+                coverage=_coverage(payer=FIRST_PAYER),
+                paid=Decimal(paid),
+                paid_on=TODAY,
+                adjustments=claim_adjustments,
+            ),
+        ),
+        lines=lines,
+    )
+
+
+def _adjudicated(paid: str, *adjustments: Adjustment, **changes: Any) -> ServiceLine:
+    return _line(
+        adjudications=(
+            LineAdjudication(
+                "FP001", "99213", Decimal(paid), Decimal("1"), TODAY, adjustments=adjustments
+            ),
+        ),
+        **changes,
+    )
+
+
+CO45 = Adjustment("CO", "45", Decimal("25.00"))
+
+
+def test_a_secondary_claim_balanced_by_line_and_claim_has_no_findings() -> None:
+    claim = _secondary(
+        paid="70.00",  # 80.00 on the line, less the 10.00 it adjusted on the claim
+        claim_adjustments=(Adjustment("OA", "23", Decimal("10.00")),),
+        lines=(_adjudicated("80.00", CO45, Adjustment("PR", "2", Decimal("20.00"))),),
+    )
+    assert _scrub(claim) == []
+
+
+def test_a_line_whose_other_payer_amounts_miss_its_charge_is_unbalanced() -> None:
+    claim = _secondary(paid="80.00", lines=(_adjudicated("80.00", CO45),))
+    [finding] = _scrub(claim)
+    assert (finding.code, finding.where) == ("cob-line-unbalanced", "lines[0].adjudications[0]")
+    assert finding.message == (
+        "Line 1: the other payer's payment (80.00) and adjustments (25.00) come to 105.00, "
+        "not the line's charge 125.00."
+    )
+
+
+def test_the_other_payers_claim_payment_must_be_its_line_payments() -> None:
+    claim = _secondary(
+        paid="100.00",
+        lines=(
+            _adjudicated("80.00", CO45, Adjustment("PR", "2", Decimal("20.00"))),
+            _adjudicated("15.00", procedure_code="36415", charge=Decimal("15.00")),
+        ),
+    )
+    [finding] = _scrub(claim)
+    assert (finding.code, finding.where) == ("cob-claim-unbalanced", "other_payers[0].paid")
+    assert "paid 100.00 on the claim, but its line payments (95.00)" in finding.message
+
+
+def test_an_other_payer_known_only_by_claim_is_not_balanced_by_line() -> None:
+    # No 2430 loop for it: the guide asks no claim-level balance then.
+    claim = _secondary(paid="12.34", claim_adjustments=(CO45,), lines=(_line(),))
+    assert _scrub(claim) == []
+
+
+def test_a_replacement_is_not_held_for_the_filing_limit() -> None:
+    old = TODAY - timedelta(days=FILING_DAYS + 30)
+    claim = _claim(
+        frequency=FrequencyCode.REPLACEMENT,
+        payer_claim_number="PAYER-CLAIM-77",
+        lines=(_line(service_date=old),),
+        coverage=_coverage(effective=date(2024, 1, 1)),
+    )
+    assert _scrub(claim) == []
+    assert [f.code for f in _scrub(replace(claim, frequency=FrequencyCode.ORIGINAL))] == [
+        "timely-filing-passed"
+    ]

@@ -223,7 +223,7 @@ def test_scrubbing_a_claim_that_is_not_held_or_ready_is_refused_on_the_page(app,
     console = console_as(app, session, Role.BILLING)
     response = console.post(f"/staff/billing/claims/{denial.claim_id}/rescrub")
     assert response.status_code == 409
-    assert "The claim is denied" in words(response)
+    assert "the claim is denied: only a ready or held claim is scrubbed again" in words(response)
 
 
 @pytest.mark.parametrize(
