@@ -18,6 +18,7 @@ from sqlmodel import Session
 import backoffice.models_registry  # noqa: F401  (every table, for merges and foreign keys)
 from backoffice.audit.dependencies import record_request_failure
 from backoffice.audit.router import audit_router
+from backoffice.billing.router import billing_router
 from backoffice.checkin.broadcast import QueueBroadcaster
 from backoffice.checkin.router import checkin_router, queue_router
 from backoffice.clinic.router import clinic_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         kiosk_payments_router,
         payments_router,
         webhooks_router,
+        billing_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -140,6 +140,25 @@ HEARTBEAT = {
     "peripherals": {"camera": {"state": "ok"}},
 }
 
+NEW_PAYER = {"payer_id": "62308", "name": "Cigna"}
+PAYER_CHANGE = {
+    "name": "Cigna",
+    "eligibility_supported": True,
+    "timely_filing_days": 180,
+    "filing_indicator": "CI",
+}
+NEW_FEE = {"procedure_code": "99213", "amount_cents": 14000, "effective_from": "2026-07-01"}
+PROCEDURE = {"procedure_code": "36415", "diagnosis_pointers": [1]}
+NEW_CHARGE = {"diagnoses": ["I10"], "procedures": [PROCEDURE]}
+NEW_PLAN = {"total_cents": 3000, "instalments": 3, "first_due": "2027-01-31"}
+EDI = "application/edi-x12"
+# A patient's name inside an 835 cut short: the error names the segment, never its content.
+TRUNCATED_835 = (
+    "ISA*00*          *00*          *ZZ*PAYERSENDER    *ZZ*FRONTDESKCLINIC*251201*1200*^*00501*"
+    f"000000201*0*T*:~GS*HP*PAYERSENDER*FRONTDESK*20251201*1200*201*X*005010X221A1~ST*835*0001~"
+    f"BPR*I*10.00*C*CHK************20251201~TRN*1*T1*1999999999~CLP*P1*1*10*10**12*X~NM1*QC*1*{PHI}"
+)
+
 KEY = "A" * 43  # 32 bytes of base64url
 ENROL = {"code": "ABCD-EFGH-JKMN", "public_key": KEY, "hostname": "lobby-pi"}
 ROTATION = {"challenge": "c" * 32, "public_key": KEY, "signature": "B" * 86}
@@ -249,6 +268,32 @@ VALID: dict[str, dict[str, Any]] = {
     "payments.read": {},
     "payments.refund": {"json": {"reason": "refund to the card"}},
     "payments.stripe_webhook": {},
+    "payers.list": {},
+    "payers.create": {"json": NEW_PAYER},
+    "payers.update": {"json": PAYER_CHANGE},
+    "fees.list": {},
+    "fees.create": {"json": NEW_FEE},
+    "charges.capture": {"json": NEW_CHARGE},
+    "charges.list": {},
+    "charges.read": {},
+    "charges.review": {},
+    "claims.list": {},
+    "claims.read": {},
+    "claims.make": {},
+    "claims.scrub": {},
+    "claims.submit": {},
+    "claim_batches.file": {},
+    "remittances.import": {"content": TRUNCATED_835, "headers": {"Content-Type": EDI}},
+    "remittances.list": {},
+    "denials.list": {},
+    "denials.note": {"json": {"text": "Called the payer"}},
+    "denials.resubmit": {"json": {"frequency_code": "7"}},
+    "eligibility.check": {},
+    "eligibility.list": {},
+    "ar.read": {},
+    "statements.read": {},
+    "payment_plans.create": {"json": NEW_PLAN},
+    "payment_plans.list": {},
 }
 
 # Routes that take nothing but their caller: no path, query, header or body parameter.
@@ -262,6 +307,10 @@ TAKES_NO_INPUT = frozenset(
         "kiosk.consent_documents",
         "audit.verify",
         "payments.stripe_webhook",  # reads the raw body, whose signature it checks
+        "payers.list",
+        "claims.make",
+        "claims.submit",
+        "denials.list",
     }
 )
 
@@ -745,6 +794,63 @@ HAND_CASES = [
              field="provider_id"),
     BadInput("appointments.list", "patient_id-not-a-uuid", {"params": {"patient_id": PHI}},
              field="patient_id", secret=PHI),
+    # billing: reference data
+    BadInput("payers.create", "payer_id-with-punctuation",
+             {"json": {**NEW_PAYER, "payer_id": "62-308"}}, field="payer_id"),
+    BadInput("payers.create", "timely_filing_days-zero",
+             {"json": {**NEW_PAYER, "timely_filing_days": 0}}, field="timely_filing_days"),
+    BadInput("payers.create", "filing_indicator-one-letter",
+             {"json": {**NEW_PAYER, "filing_indicator": "C"}}, field="filing_indicator"),
+    BadInput("payers.update", "name-missing", {"json": without(PAYER_CHANGE, "name")},
+             field="name"),
+    BadInput("fees.list", "procedure_code-too-short", {"params": {"procedure_code": "992"}},
+             field="procedure_code"),
+    BadInput("fees.list", "payer_id-with-punctuation", {"params": {"payer_id": "60-054"}},
+             field="payer_id"),
+    BadInput("fees.create", "amount-as-dollars", {"json": {**NEW_FEE, "amount_cents": "140.00"}},
+             field="amount_cents"),
+    BadInput("fees.create", "ends-before-it-starts",
+             {"json": {**NEW_FEE, "effective_to": "2026-06-30"}}, field="effective_to"),
+    # billing: charges and claims
+    BadInput("charges.capture", "no-diagnoses", {"json": {**NEW_CHARGE, "diagnoses": []}},
+             field="diagnoses"),
+    BadInput("charges.capture", "pointer-past-twelve",
+             {"json": {**NEW_CHARGE, "procedures": [{**PROCEDURE, "diagnosis_pointers": [13]}]}},
+             field="procedures.0.diagnosis_pointers.0"),
+    BadInput("charges.capture", "modifier-one-character",
+             {"json": {**NEW_CHARGE, "procedures": [{**PROCEDURE, "modifiers": ["X"]}]}},
+             field="procedures.0.modifiers.0"),
+    BadInput("charges.capture", "units-zero",
+             {"json": {**NEW_CHARGE, "procedures": [{**PROCEDURE, "units": 0}]}},
+             field="procedures.0.units"),
+    BadInput("charges.list", "status-unknown", {"params": {"status": "lost"}}, field="status"),
+    BadInput("claims.list", "status-unknown", {"params": {"status": "lost"}}, field="status"),
+    # billing: remittances and denials
+    BadInput("remittances.import", "truncated-835", {}, status=400, secret=PHI),
+    BadInput("remittances.import", "sent-as-json",
+             {"content": None, "headers": None, "json": {"file": PHI}},
+             field="Content-Type", secret=PHI),
+    BadInput("remittances.import", "empty-body", {"content": b""}, field="body"),
+    BadInput("remittances.import", "not-utf-8", {"content": b"ISA*\xff\xfe"}, field="body"),
+    BadInput("denials.note", "text-blank", {"json": {"text": "   "}}, field="text"),
+    BadInput("denials.note", "appeal-not-a-bool", {"json": {"text": "x", "appeal": "maybe"}},
+             field="appeal"),
+    BadInput("denials.resubmit", "frequency_code-original",
+             {"json": {"frequency_code": "1"}}, field="frequency_code"),
+    # billing: A/R, statements, payment plans
+    BadInput("ar.read", "as_of-not-a-date", {"params": {"as_of": "yesterday"}}, field="as_of"),
+    BadInput("ar.read", "period_days-zero", {"params": {"period_days": "0"}},
+             field="period_days"),
+    BadInput("statements.read", "format-unknown", {"params": {"format": "docx"}},
+             field="format"),
+    BadInput("statements.read", "as_of-not-a-date", {"params": {"as_of": "01/02/2026"}},
+             field="as_of"),
+    BadInput("payment_plans.create", "instalments-past-sixty",
+             {"json": {**NEW_PLAN, "instalments": 61}}, field="instalments"),
+    BadInput("payment_plans.create", "total-as-dollars",
+             {"json": {**NEW_PLAN, "total_cents": "30.00"}}, field="total_cents"),
+    BadInput("payment_plans.create", "first_due-not-a-date",
+             {"json": {**NEW_PLAN, "first_due": "next month"}}, field="first_due"),
 ]
 # fmt: on
 
@@ -852,6 +958,11 @@ def path_values(module_connection, module_app) -> dict[str, str]:
         "change_id": SOME_ID,
         "check_in_id": SOME_ID,
         "payment_id": SOME_ID,
+        "payer_key": SOME_ID,
+        "charge_id": SOME_ID,
+        "claim_id": SOME_ID,
+        "batch_id": SOME_ID,
+        "denial_id": SOME_ID,
     }
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from backoffice.app import create_app
+from backoffice.billing import remittances
+from backoffice.billing import service as billing_service
+from backoffice.billing.models import ClaimBatch, Denial
 from backoffice.checkin.models import Arrival, CheckInSession, DemographicChange, StaffAlert
 from backoffice.clinic.models import Location, Provider
 from backoffice.devices import enrolment
@@ -28,6 +31,7 @@ from backoffice.devices import service as devices_service
 from backoffice.devices.models import Device
 from backoffice.kit.columns import utcnow
 from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.payments import ledger
 from backoffice.payments.models import CopayOverride, Payment
 from backoffice.scheduling import configuration, wait_list
 from backoffice.scheduling import feeds as feeds_service
@@ -46,6 +50,15 @@ from shared.device_credential import new_private_key, public_key_text, sign
 from shared.enums import Role
 from shared.validators import npi_with_check_digit
 from tests.conftest import bound_to, session_on
+from tests.fixtures.billing import (
+    completed_visit,
+    create_payer,
+    create_standard_fees,
+    ready_claims,
+    remittance_835,
+    reviewed_charge,
+    submitted_claim,
+)
 from tests.fixtures.builders import (
     TEST_ACTOR,
     TEST_PASSWORD,
@@ -55,6 +68,7 @@ from tests.fixtures.builders import (
     create_user,
 )
 from tests.fixtures.checkin import BIRTH_DATE, book_today, by_name, submission
+from tests.fixtures.clearinghouse_fake import FakeClearinghouse
 from tests.fixtures.endpoints import Endpoint, api_endpoints, dependency_calls
 from tests.fixtures.scheduling import MONDAY_AFTER, at, booking, open_calendar
 from tests.fixtures.stripe_fake import FakeStripe
@@ -71,6 +85,9 @@ BOOKERS = frozenset({"front_desk", "nurse", "provider", "admin"})
 SSN_REVEALERS = frozenset({"billing", "admin"})
 CASHIERS = frozenset({"front_desk", "billing", "admin"})  # see and take payments
 REFUNDERS = frozenset({"billing", "admin"})
+BILLERS = frozenset({"billing", "admin"})  # billing:read and billing:write
+CHARGE_CAPTURERS = frozenset({"provider", "billing", "admin"})
+ELIGIBILITY_CHECKERS = frozenset({"front_desk", "billing", "admin"})
 
 # Who may call each endpoint, from the README: front desk reads and writes patients; nurses
 # and providers read them; billing reads and writes them (and may reveal SSNs, see below);
@@ -177,6 +194,32 @@ WHO_MAY_CALL: dict[str, frozenset[str]] = {
     "payments.read": CASHIERS,
     "payments.refund": REFUNDERS,
     "payments.stripe_webhook": EVERYONE,  # signed by Stripe instead
+    "payers.list": BILLERS,
+    "payers.create": BILLERS,
+    "payers.update": BILLERS,
+    "fees.list": BILLERS,
+    "fees.create": BILLERS,
+    "charges.capture": CHARGE_CAPTURERS,
+    "charges.list": BILLERS,
+    "charges.read": BILLERS,
+    "charges.review": BILLERS,
+    "claims.list": BILLERS,
+    "claims.read": BILLERS,
+    "claims.make": BILLERS,
+    "claims.scrub": BILLERS,
+    "claims.submit": BILLERS,
+    "claim_batches.file": BILLERS,
+    "remittances.import": BILLERS,
+    "remittances.list": BILLERS,
+    "denials.list": BILLERS,
+    "denials.note": BILLERS,
+    "denials.resubmit": BILLERS,
+    "eligibility.check": ELIGIBILITY_CHECKERS,
+    "eligibility.list": ELIGIBILITY_CHECKERS,
+    "ar.read": BILLERS,
+    "statements.read": BILLERS,
+    "payment_plans.create": BILLERS,
+    "payment_plans.list": BILLERS,
 }
 
 PUBLIC_ROUTES = frozenset(
@@ -272,13 +315,23 @@ def stripe(database) -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="module")
-def module_app(database, stripe) -> FastAPI:
-    """Payments through Stripe (its loopback fake), so the webhook has a signature to check."""
+def clearinghouse() -> Iterator[FakeClearinghouse]:
+    with FakeClearinghouse() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def module_app(database, stripe, clearinghouse) -> FastAPI:
+    """Payments through Stripe (its loopback fake), so the webhook has a signature to check;
+    eligibility through a loopback clearinghouse."""
     settings = Settings(
         payments_provider="stripe",
         stripe_secret_key=stripe.api_key,
         stripe_webhook_secret=stripe.webhook_secret,
         stripe_api_base=stripe.url,
+        eligibility_url=clearinghouse.url,
+        eligibility_username=clearinghouse.username,
+        eligibility_password=clearinghouse.password,
     )
     return create_app(settings, engine=database.engine)
 
@@ -362,6 +415,7 @@ class World:
     stripe: FakeStripe
     enrollment_code: str = ""
     rotation: dict[str, Any] | None = None
+    billing: dict[str, str] = field(default_factory=dict)
 
     def path_values(self) -> dict[str, str]:
         return {
@@ -385,6 +439,7 @@ class World:
             "device_id": str(self.device.id),
             "check_in_id": self.today["waiting_check_in_id"],
             "payment_id": self.today["paid_payment_id"],
+            **self.billing,
         }
 
 
@@ -495,7 +550,7 @@ def build_world(session, cipher, app, principals, client, stripe) -> World:
     )
     session.add(day_off)
     session.commit()
-    return World(
+    world = World(
         patient,
         duplicate,
         policy,
@@ -516,6 +571,43 @@ def build_world(session, cipher, app, principals, client, stripe) -> World:
         stripe,
         *keys_and_codes(session, principals, device),
     )
+    world.billing = billing_world(session, cipher, patient)
+    return world
+
+
+def billing_world(session, cipher, patient: Patient) -> dict[str, str]:
+    """A completed visit to charge, a draft charge to review, a ready claim, a sent batch, an
+    open denial, and a balance on the matrix patient's ledger for a payment plan."""
+    create_standard_fees(session)
+    payer = create_payer(session)
+    to_charge = completed_visit(session, cipher)
+    draft = billing_service.capture_charge(
+        session, TEST_ACTOR, appointment_id=completed_visit(session, cipher).appointment.id,
+        diagnoses=["I10"],
+    )  # fmt: skip
+    reviewed_charge(session, completed_visit(session, cipher))
+    claim = ready_claims(session)[0]
+    batch = ClaimBatch(interchange_control_number=990001, file_name="837P-990001.x12",
+                       sha256="0" * 64, claim_count=0, content="ISA*...~")  # fmt: skip
+    denied = submitted_claim(session, cipher, payer, number="FDMATRIX1", on=date(2026, 10, 1),
+                             lines=(("99213", (), 13000),))  # fmt: skip
+    remittances.import_835(
+        session, TEST_ACTOR, remittance_835(["CLP*FDMATRIX1*4*130.00*0.00**12*PAYERM1~"
+                                             "CAS*CO*50*130.00~"], trace="MATRIX1"),
+    )  # fmt: skip
+    denial = session.exec(select(Denial).where(Denial.claim_id == denied.claim_id)).one()
+    ledger.post(session, patient_id=patient.id, kind=ledger.EntryKind.CHARGE, amount_cents=5000,
+                description="Office visit", entry_key="matrix-balance")  # fmt: skip
+    session.add(batch)
+    session.commit()
+    return {
+        "visit_to_charge": str(to_charge.appointment.id),
+        "charge_id": str(draft.id),
+        "claim_id": str(claim.id),
+        "batch_id": str(batch.id),
+        "denial_id": str(denial.id),
+        "payer_key": str(payer.id),
+    }
 
 
 def keys_and_codes(session, principals, device: Device) -> tuple[str, dict[str, Any]]:
@@ -772,12 +864,33 @@ VALID_CALLS["copay.override"] = lambda w: {"json": {"amount_cents": 0, "reason":
 VALID_CALLS["ledger.adjust"] = lambda w: {"json": {"amount_cents": -500, "reason": "write-off"}}
 VALID_CALLS["payments.refund"] = lambda w: {"json": {"reason": "refund to the card"}}
 VALID_CALLS["payments.stripe_webhook"] = lambda w: _signed_event(w.stripe)
+VALID_CALLS["payers.create"] = lambda w: {"json": {"payer_id": "62308", "name": "Cigna"}}
+VALID_CALLS["payers.update"] = lambda w: {
+    "json": {"name": "Aetna", "eligibility_supported": True, "timely_filing_days": 120,
+             "filing_indicator": "CI"}
+}  # fmt: skip
+VALID_CALLS["fees.create"] = lambda w: {
+    "json": {"procedure_code": "99213", "amount_cents": 14000, "effective_from": "2026-07-01"}
+}
+VALID_CALLS["charges.capture"] = lambda w: {
+    "json": {"diagnoses": ["I10"]},
+    "path": {"appointment_id": w.billing["visit_to_charge"]},
+}
+VALID_CALLS["remittances.import"] = lambda w: {
+    "content": remittance_835(["CLP*FDNOTOURS*1*100.00*100.00**12*PAYERX~"], trace="MATRIX2"),
+    "headers": {"Content-Type": "application/edi-x12"},
+}
+VALID_CALLS["denials.note"] = lambda w: {"json": {"text": "Called the payer", "appeal": True}}
+VALID_CALLS["denials.resubmit"] = lambda w: {"json": {"frequency_code": "7"}}
+VALID_CALLS["payment_plans.create"] = lambda w: {
+    "json": {"total_cents": 3000, "instalments": 3, "first_due": "2027-01-31"}
+}
 
 
 def call(client, endpoint: Endpoint, world: World, headers: dict[str, str]) -> Any:
     request = VALID_CALLS.get(endpoint.name, lambda w: {})(world)
     request["headers"] = {**request.get("headers", {}), **headers}
-    url = endpoint.path.format(**world.path_values())
+    url = endpoint.path.format(**{**world.path_values(), **request.pop("path", {})})
     return client.request(endpoint.method, url, **request)
 
 
