@@ -75,19 +75,6 @@ def _last_answered_at(session: Session, policy_id: uuid.UUID) -> datetime | None
     ).one()
 
 
-class _ReleasingTransport:
-    """Ends the session's (read-only so far) transaction before waiting on the network, so
-    neither SQLite's write lock (every transaction begins IMMEDIATE) nor a PostgreSQL
-    transaction is held while the clearinghouse takes its time."""
-
-    def __init__(self, session: Session, transport: EligibilityTransport) -> None:
-        self._session, self._transport = session, transport
-
-    def exchange(self, request_270: str) -> str:
-        self._session.commit()
-        return self._transport.exchange(request_270)
-
-
 def check_after_check_in(
     session_factory: Callable[[], Session],
     *,
@@ -160,7 +147,7 @@ def _check(
         session,
         actor,
         policy_id=policy.id,
-        transport=_ReleasingTransport(session, transport),
+        transport=eligibility_service.ReleasingTransport(session, transport),
         settings=settings,
         now=now,
     )

@@ -43,6 +43,7 @@ from shared.errors import NotFound
 __all__ = [
     "CoreConnectivityTransport",
     "EligibilityTransport",
+    "ReleasingTransport",
     "TransportError",
     "TransportRefused",
     "TransportServerError",
@@ -196,6 +197,20 @@ class CoreConnectivityTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+class ReleasingTransport:
+    """Ends the session's transaction (read-only so far: the check has only read the policy)
+    before waiting on the network, so neither SQLite's write lock (every transaction begins
+    IMMEDIATE) nor a PostgreSQL transaction is held while the clearinghouse takes its time.
+    The answer is then recorded in a new transaction of the same session."""
+
+    def __init__(self, session: Session, transport: EligibilityTransport) -> None:
+        self._session, self._transport = session, transport
+
+    def exchange(self, request_270: str) -> str:
+        self._session.commit()
+        return self._transport.exchange(request_270)
 
 
 def transport_from_settings(settings: Settings) -> CoreConnectivityTransport | None:

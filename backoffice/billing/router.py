@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from backoffice.billing import records, remittances, statements
 from backoffice.billing import service as billing_service
 from backoffice.billing.eligibility_service import (
+    ReleasingTransport,
     check_eligibility,
     describe,
     transport_from_settings,
@@ -426,7 +427,11 @@ def check_policy_eligibility(
         )
     try:
         check = check_eligibility(
-            session, actor, policy_id=policy_id, transport=transport, settings=settings
+            session,
+            actor,
+            policy_id=policy_id,
+            transport=ReleasingTransport(session, transport),
+            settings=settings,
         )
     finally:
         transport.close()

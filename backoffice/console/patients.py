@@ -9,17 +9,21 @@ meanwhile is shown, never overwritten.
 from __future__ import annotations
 
 import re
+import tempfile
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from starlette.datastructures import FormData
 
+from backoffice.billing import eligibility_service, statements
+from backoffice.billing.models import EligibilityCheck, PaymentPlan, PaymentPlanInstalment
 from backoffice.clinic.models import Location, Provider
 from backoffice.console.web import attempt, field_errors, page_requires, render, see_other
 from backoffice.db import SessionDep
@@ -33,6 +37,7 @@ from backoffice.patients.schemas import (
     PolicyCreate,
     PolicyUpdate,
 )
+from backoffice.payments import ledger
 from backoffice.scheduling.models import Appointment, AppointmentType
 from backoffice.security.actor import Actor
 from backoffice.security.crypto import FieldCipher
@@ -59,6 +64,8 @@ patients_pages = APIRouter(prefix="/staff/patients")
 
 Reader = Annotated[Actor, Depends(page_requires(Permission.PATIENTS_READ))]
 Writer = Annotated[Actor, Depends(page_requires(Permission.PATIENTS_WRITE))]
+EligibilityChecker = Annotated[Actor, Depends(page_requires(Permission.ELIGIBILITY_CHECK))]
+BillingReader = Annotated[Actor, Depends(page_requires(Permission.BILLING_READ))]
 
 PAGE_SIZE = 25
 UPCOMING_SHOWN = 10
@@ -67,6 +74,8 @@ MAX_COPAY_CENTS = 1_000_000  # as shared.validators.Cents allows
 ModelT = TypeVar("ModelT", bound=BaseModel)
 STALE_RECORD = "Someone changed this record while you were editing; here is the current record."
 STALE_POLICY = "Someone changed this policy while you were editing; here is the current policy."
+ELIGIBILITY_NOT_SET_UP = "Eligibility checks are not set up for this clinic."
+STATEMENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 DEMOGRAPHIC_FIELDS = (
     "first_name",
@@ -573,6 +582,7 @@ def record(
         else []
     )
     today = now.astimezone(request.app.state.settings.timezone).date()
+    checks_shown = actor.principal.can(Permission.ELIGIBILITY_CHECK)
     return render(
         request,
         "patients/record.html",
@@ -580,10 +590,148 @@ def record(
         age=_age(patient.date_of_birth, today),
         ssn_revealed=reveal_ssn,
         policies=policies,
+        last_checks=(
+            last_eligibility_checks(
+                session, actor=actor, patient_id=patient_id, policy_ids=[p.id for p in policies]
+            )
+            if checks_shown
+            else {}
+        ),
+        eligibility_set_up=_eligibility_set_up(request),
+        eligibility_not_set_up=ELIGIBILITY_NOT_SET_UP,
+        describe_check=eligibility_service.describe,
+        account=(
+            billing_account(session, actor=actor, patient_id=patient_id)
+            if actor.principal.can(Permission.BILLING_READ)
+            else None
+        ),
         appointments=appointments,
         merged=patient.status == PatientStatus.MERGED,
         contact_methods=dict(CHOICES["preferred_contact_method"]),
         relationships=dict(CHOICES["subscriber_relationship"]),
+    )
+
+
+# --- eligibility and the patient's account, on the record ------------------------------------
+
+
+def _eligibility_set_up(request: Request) -> bool:
+    """As `transport_from_settings` decides it, without opening a connection to ask."""
+    return bool(request.app.state.settings.eligibility_url)
+
+
+def last_eligibility_checks(
+    session: Session, *, actor: Actor, patient_id: uuid.UUID, policy_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, EligibilityCheck]:
+    """Each policy's latest check, in one query however many policies the page shows."""
+    if not policy_ids:
+        return {}
+    ranked = (
+        select(
+            col(EligibilityCheck.id).label("check_id"),
+            func.row_number()
+            .over(
+                partition_by=col(EligibilityCheck.policy_id),
+                order_by=(col(EligibilityCheck.checked_at).desc(), col(EligibilityCheck.id)),
+            )
+            .label("newest"),
+        )
+        .where(col(EligibilityCheck.policy_id).in_(policy_ids))
+        .subquery()
+    )
+    rows = session.exec(
+        select(EligibilityCheck)
+        .join(ranked, ranked.c.check_id == EligibilityCheck.id)
+        .where(ranked.c.newest == 1)
+    ).all()
+    if rows:
+        actor.audit(
+            session,
+            "billing.eligibility.read",
+            resource_type="patient",
+            resource_id=patient_id,
+            detail={"check_ids": sorted(str(c.id) for c in rows)},
+        )
+    return {check.policy_id: check for check in rows}
+
+
+def billing_account(session: Session, *, actor: Actor, patient_id: uuid.UUID) -> dict[str, Any]:
+    """What the patient owes and the active payment plan's instalments still due."""
+    balance_cents = ledger.balance(session, patient_id=patient_id)
+    actor.audit(session, "patients.ledger_read", resource_type="patient", resource_id=patient_id)
+    plan: PaymentPlan | None = None
+    due: list[PaymentPlanInstalment] = []
+    plans = statements.payment_plans_for(session, patient_id=patient_id)
+    actor.audit(session, "billing.payment_plans.read", resource_type="patient",
+                resource_id=patient_id)  # fmt: skip
+    for candidate, instalments in plans:
+        if candidate.status == "active":
+            plan = candidate
+            due = [i for i in instalments if i.paid_cents < i.amount_cents]
+            break
+    return {"balance_cents": balance_cents, "plan": plan, "due": due}
+
+
+@patients_pages.post(
+    "/{patient_id}/policies/{policy_id}/eligibility", name="console.policy_eligibility"
+)
+def policy_eligibility(
+    request: Request,
+    session: SessionDep,
+    actor: EligibilityChecker,
+    patient_id: uuid.UUID,
+    policy_id: uuid.UUID,
+) -> Response:
+    """Ask the payer now. Whatever happens (an answer, a timeout, the clearinghouse down) is
+    recorded by `check_eligibility` and comes back as the record's notice, never an error."""
+    row = patients_service.get_patient(session, patient_id=patient_id)
+    patients_service.get_policy(session, patient=row, policy_id=policy_id)
+    settings = request.app.state.settings
+    transport = eligibility_service.transport_from_settings(settings)
+    if transport is None:
+        return see_other(f"/staff/patients/{patient_id}", ELIGIBILITY_NOT_SET_UP)
+    try:
+        check = eligibility_service.check_eligibility(
+            session,
+            actor,
+            policy_id=policy_id,
+            transport=eligibility_service.ReleasingTransport(session, transport),
+            settings=settings,
+        )
+    finally:
+        transport.close()
+    return see_other(f"/staff/patients/{patient_id}", eligibility_service.describe(check))
+
+
+@patients_pages.get("/{patient_id}/statement", name="console.patient_statement")
+def statement(
+    request: Request,
+    session: SessionDep,
+    actor: BillingReader,
+    patient_id: uuid.UUID,
+    format: Literal["pdf", "csv"] = "pdf",
+) -> Response:
+    """The patient's statement to hand over or mail (PDF) or to open in a spreadsheet (CSV),
+    as of the clinic's today."""
+    settings = request.app.state.settings
+    row = patients_service.get_patient(session, patient_id=patient_id)
+    today = utcnow().astimezone(settings.timezone).date()
+    built = statements.build_statement(session, mrn=row.mrn, as_of=today)
+    actor.audit(session, "billing.statement.read", resource_type="patient",
+                resource_id=row.id, detail={"format": format})  # fmt: skip
+    name = f"statement-{row.mrn}-{built.statement_date:%Y%m%d}.{format}"
+    if format == "csv":
+        content: bytes | str = built.to_csv()
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = statements.render_statement_pdf(
+                built, Path(folder) / name, practice_name=settings.billing_practice_name
+            )
+            content = path.read_bytes()
+    return Response(
+        content,
+        media_type=STATEMENT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

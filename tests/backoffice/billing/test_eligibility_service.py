@@ -18,6 +18,7 @@ from backoffice.audit.models import AuditEvent
 from backoffice.billing.eligibility_service import (
     CORE_RULE_VERSION,
     CoreConnectivityTransport,
+    ReleasingTransport,
     TransportRefused,
     TransportServerError,
     TransportTimeout,
@@ -335,3 +336,26 @@ def test_without_a_clearinghouse_the_command_says_what_to_set(cli_runs) -> None:
     not_set_up = cli_runs["not_set_up"]
     assert not_set_up.returncode == 1
     assert "FRONTDESK_ELIGIBILITY_URL" in not_set_up.stdout + not_set_up.stderr
+
+
+def test_no_transaction_is_held_while_the_clearinghouse_answers(
+    session: Session, policy, fake: FakeClearinghouse
+) -> None:
+    """The request's transaction ends before the network wait (SQLite's write lock is not held
+    for up to the timeout), and the answer is still recorded."""
+    fake.members[policy.member_id] = CannedBenefits()
+    seen: list[bool] = []
+
+    class Watching:
+        def exchange(self, request_270: str) -> str:
+            seen.append(session.in_transaction())
+            return transport_to(fake).exchange(request_270)
+
+    check = check_eligibility(
+        session, TEST_ACTOR, policy_id=policy.id,
+        transport=ReleasingTransport(session, Watching()),
+    )  # fmt: skip
+    session.commit()
+    assert seen == [False]
+    assert check.outcome == "active"
+    assert [c.id for c in checks(session, policy.id)] == [check.id]
