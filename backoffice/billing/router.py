@@ -56,6 +56,7 @@ from backoffice.billing.schemas import (
     SubmissionPublic,
 )
 from backoffice.billing.statements import BUCKETS
+from backoffice.billing.x12.reading import x12_text
 from backoffice.db import SessionDep
 from backoffice.kit.pagination import Page, PageDep
 from backoffice.security.actor import Actor
@@ -304,10 +305,7 @@ async def _x12_body(request: Request) -> str:
         raise InvalidInput("the file is too large", [FieldError("body", "at most 64 MiB")])
     if not body.strip():
         raise InvalidInput("the body is empty", [FieldError("body", "send the 835 file")])
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("an 835 is text", [FieldError("body", "not UTF-8 text")]) from None
+    return x12_text(body)
 
 
 @billing_router.post(

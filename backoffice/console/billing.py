@@ -5,6 +5,13 @@
     POST /staff/billing/charges/{id}/review           mark a draft charge reviewed
     GET  /staff/billing/claims/held                   claims the scrubber held, with findings
     POST /staff/billing/claims/{id}/rescrub           scrub a held claim again
+    GET  /staff/billing/claims/ready                  claims ready to send in the next 837P
+    POST /staff/billing/claims/make                   claims from the reviewed charges
+    POST /staff/billing/claims/submit                 every ready claim in one 837P batch
+    GET  /staff/billing/batches                       the 837P batches sent, newest first
+    GET  /staff/billing/batches/{id}/837p             a batch's file, as sent (PHI: audited)
+    GET  /staff/billing/remittances                   the ERAs posted, and a form to post one
+    POST /staff/billing/remittances                   post an 835 file, all of it or nothing
     GET  /staff/billing/denials                       open denials, grouped by reason
     POST /staff/billing/denials/{id}/notes            a note on a denial (or an appeal)
     POST /staff/billing/denials/{id}/resubmit         a replacement (7) or void (8) claim
@@ -20,17 +27,28 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
 from sqlmodel import Session, col, func, select
 
-from backoffice.billing import remittances, statements
+from backoffice.billing import records, remittances, statements
 from backoffice.billing import service as billing_service
-from backoffice.billing.models import Charge, ChargeLine, ClaimRecord, DenialNote, Payer
+from backoffice.billing.models import (
+    Charge,
+    ChargeLine,
+    ClaimBatch,
+    ClaimRecord,
+    DenialNote,
+    Payer,
+    Remittance,
+)
 from backoffice.billing.reference import describe_icd10, explain_carc, explain_rarc, icd10_with_dot
+from backoffice.billing.x12.reading import x12_text
 from backoffice.clinic.models import Provider
 from backoffice.console.web import (
     attempt,
@@ -45,6 +63,7 @@ from backoffice.kit.columns import utcnow
 from backoffice.patients.models import Patient
 from backoffice.security.actor import Actor
 from backoffice.security.permissions import Permission
+from shared.errors import BadRequest, NotFound
 
 billing_pages = APIRouter(prefix="/staff/billing")
 
@@ -53,6 +72,8 @@ Writer = Annotated[Actor, Depends(page_requires(Permission.BILLING_WRITE))]
 
 LIST_LIMIT = 200  # rows a worklist shows at once: the oldest first, so the queue drains
 CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
+MAX_835_BYTES = 64 * 1024 * 1024  # as the API: a large payer's weekly ERA is a few megabytes
+FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}  # CLM05-3
 T = TypeVar("T")
 
 
@@ -308,6 +329,110 @@ def denial_groups(session: Session, *, actor: Actor) -> list[DenialGroupView]:
     ]
 
 
+@dataclass(frozen=True)
+class ReadyClaim:
+    claim: ClaimRecord
+    patient_id: uuid.UUID
+    patient_name: str
+    payer_name: str
+    service_date: date
+
+    @property
+    def frequency(self) -> str:
+        return FREQUENCIES.get(self.claim.frequency_code, self.claim.frequency_code)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A batch as listed: its file stays in the database until someone downloads it."""
+
+    id: uuid.UUID
+    interchange_control_number: int
+    file_name: str
+    claim_count: int
+    created_by: str | None
+    created_at: datetime
+    has_file: bool
+
+
+def claims_to_send(session: Session, *, actor: Actor, limit: int = LIST_LIMIT) -> list[ReadyClaim]:
+    """Ready claims in the order the next batch takes them; the read is audited."""
+    rows = session.exec(
+        select(ClaimRecord, Charge, Patient, Payer.name)
+        .join(Charge, col(Charge.id) == ClaimRecord.charge_id)
+        .join(Patient, col(Patient.id) == Charge.patient_id)
+        .join(Payer, col(Payer.id) == ClaimRecord.payer_key)
+        .where(ClaimRecord.status == "ready")
+        .order_by(col(ClaimRecord.created_at), col(ClaimRecord.patient_control_number))
+        .limit(limit)
+    ).all()
+    _audit_patients(session, actor, "billing.claims.ready.list", (p.id for _, _, p, _ in rows))
+    return [
+        ReadyClaim(
+            claim=claim,
+            patient_id=patient.id,
+            patient_name=_name(patient),
+            payer_name=payer_name,
+            service_date=charge.service_date,
+        )
+        for claim, charge, patient, payer_name in rows
+    ]
+
+
+def claim_batches(session: Session, *, limit: int = LIST_LIMIT) -> list[BatchRow]:
+    """Batches, newest first, without their files (a file can run to megabytes)."""
+    rows = session.execute(
+        sa_select(
+            col(ClaimBatch.id),
+            col(ClaimBatch.interchange_control_number),
+            col(ClaimBatch.file_name),
+            col(ClaimBatch.claim_count),
+            col(ClaimBatch.created_by),
+            col(ClaimBatch.created_at),
+            col(ClaimBatch.content).is_not(None),
+        )
+        .order_by(col(ClaimBatch.interchange_control_number).desc())
+        .limit(limit)
+    ).all()
+    return [BatchRow(*row) for row in rows]
+
+
+def _made_notice(made: billing_service.ClaimsMade) -> str:
+    """Counts, and why charges were skipped (reasons name payers, never patients)."""
+    count = len(made.claims)
+    notice = (
+        f"{count} claim{'s' if count != 1 else ''} made: {made.ready} ready, {made.held} held"
+        f" ({made.secondary} to secondary payers)"
+    )
+    if made.skipped:
+        reasons = Counter(reason for _, reason in made.skipped)
+        listed = "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common(5))
+        if len(reasons) > 5:
+            listed += f"; {len(reasons) - 5} other reasons"
+        notice += f". {len(made.skipped)} charge{'s' if len(made.skipped) != 1 else ''} skipped: "
+        notice += listed
+    return notice + "."
+
+
+def _upload_name(upload: UploadFile) -> str | None:
+    """The uploaded file's own name, without the browser's folders (for the audit)."""
+    if not upload.filename:
+        return None
+    return PureWindowsPath(PurePosixPath(upload.filename).name).name[:120] or None
+
+
+def era_text(upload: UploadFile | None) -> str:
+    """The uploaded 835 as text, or BadRequest saying in a line why it cannot be one."""
+    if upload is None or (not upload.filename and not upload.size):
+        raise BadRequest("choose the 835 file to post")
+    data = upload.file.read(MAX_835_BYTES + 1)
+    if len(data) > MAX_835_BYTES:
+        raise BadRequest("the file is larger than 64 MiB; ask the payer to split it")
+    if not data.strip():
+        raise BadRequest("the file is empty")
+    return x12_text(data)
+
+
 def _count(session: Session, model: Any, *where: Any) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
 
@@ -416,6 +541,140 @@ def rescrub(request: Request, session: SessionDep, actor: Writer, claim_id: uuid
         count = len(claim.findings)
         notice = f"Scrubbed again: still held, {count} finding{'s' if count != 1 else ''} to fix."
     return see_other("/staff/billing/claims/held", notice)
+
+
+def _ready_page(
+    request: Request, session: Session, actor: Actor, *, status: int = 200, **messages: Any
+) -> Response:
+    return render(
+        request,
+        "billing/ready.html",
+        status=status,
+        claims=claims_to_send(session, actor=actor),
+        reviewed=_count(session, Charge, Charge.status == "reviewed"),
+        limit=LIST_LIMIT,
+        **messages,
+    )
+
+
+@billing_pages.get("/claims/ready", name="console.billing_ready")
+def ready(request: Request, session: SessionDep, actor: Reader) -> Response:
+    return _ready_page(request, session, actor)
+
+
+@billing_pages.post("/claims/make", name="console.billing_claims_make")
+def make_claims(request: Request, session: SessionDep, actor: Writer) -> Response:
+    settings = request.app.state.settings
+    today = clinic_today(request)
+
+    def work() -> billing_service.ClaimsMade:
+        return billing_service.make_claims(session, actor, today=today, settings=settings)
+
+    made, refused = attempt(session, work)
+    if refused is not None:
+        return _ready_page(
+            request,
+            session,
+            actor,
+            status=refused.status,
+            problem=f"No claims were made: {refused.detail.rstrip('.')}.",
+        )
+    return see_other("/staff/billing/claims/ready", _made_notice(made))
+
+
+@billing_pages.post("/claims/submit", name="console.billing_claims_submit")
+def submit_claims(request: Request, session: SessionDep, actor: Writer) -> Response:
+    """Every ready claim in one 837P, kept with its batch for download. A file pyx12 or the
+    builder rejects marks nothing; the refusal names the claims to fix."""
+    settings = request.app.state.settings
+
+    def work() -> billing_service.Submitted | None:
+        return billing_service.submit(session, actor, out_dir=None, settings=settings)
+
+    sent, refused = attempt(session, work)
+    if refused is not None:
+        return _ready_page(
+            request,
+            session,
+            actor,
+            status=refused.status,
+            problem=f"The claims were not sent: {refused.detail.rstrip('.')}.",
+        )
+    if sent is None:
+        return see_other("/staff/billing/claims/ready", "No claim is ready: nothing was sent.")
+    count = sent.claim_count
+    return see_other(
+        "/staff/billing/batches",
+        f"{count} claim{'s' if count != 1 else ''} put in batch {sent.control_number}: "
+        "download its 837P for the clearinghouse.",
+    )
+
+
+@billing_pages.get("/batches", name="console.billing_batches")
+def batches(request: Request, session: SessionDep, actor: Reader) -> Response:
+    """Batches name no patient; their files do, so the download is audited."""
+    return render(request, "billing/batches.html", batches=claim_batches(session), limit=LIST_LIMIT)
+
+
+@billing_pages.get("/batches/{batch_id}/837p", name="console.billing_batch_file")
+def batch_file(session: SessionDep, actor: Writer, batch_id: uuid.UUID) -> Response:
+    """The 837P a batch carried, as sent, to upload to the clearinghouse."""
+    batch = session.get(ClaimBatch, batch_id)
+    if batch is None or batch.content is None:
+        raise NotFound("no such claim batch, or its file was not kept")
+    actor.audit(session, "billing.claim_batch.read", resource_type="claim_batch",
+                resource_id=batch.id)  # fmt: skip
+    return Response(
+        batch.content,
+        media_type="application/edi-x12",
+        headers={"Content-Disposition": f'attachment; filename="{batch.file_name}"'},
+    )
+
+
+def _remittances_page(
+    request: Request, session: Session, *, status: int = 200, **messages: Any
+) -> Response:
+    rows: list[Remittance] = records.list_remittances(session, limit=LIST_LIMIT, offset=0)
+    return render(
+        request,
+        "billing/remittances.html",
+        status=status,
+        remittances=rows[:LIST_LIMIT],
+        more=len(rows) > LIST_LIMIT,
+        limit=LIST_LIMIT,
+        **messages,
+    )
+
+
+@billing_pages.get("/remittances", name="console.billing_remittances")
+def remittance_list(request: Request, session: SessionDep, actor: Reader) -> Response:
+    """Remittances as posted: payer, trace and amount, no patient."""
+    return _remittances_page(request, session)
+
+
+@billing_pages.post("/remittances", name="console.billing_remittance_import")
+def import_remittance(
+    request: Request,
+    session: SessionDep,
+    actor: Writer,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Post an uploaded 835: all of it or, when anything in it is wrong, none of it."""
+
+    def work() -> remittances.ImportResult:
+        text = era_text(file)
+        name = _upload_name(file) if file is not None else None
+        return remittances.import_835(session, actor, text, file_name=name)
+
+    result, refused = attempt(session, work)
+    if refused is not None:
+        return _remittances_page(
+            request,
+            session,
+            status=refused.status,
+            problem=f"Nothing was posted: {refused.detail.rstrip('.')}.",
+        )
+    return see_other("/staff/billing/remittances", f"ERA posted: {result.summary()}.")
 
 
 def _denials_page(

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from backoffice.billing.x12.reading import x12_text
 from shared.errors import AppError
 
 x12_app = typer.Typer(help="X12 EDI files: validate, read remittances.", no_args_is_help=True)
@@ -26,10 +27,7 @@ def _read_text(path: Path) -> str:
         raise AppError(f"{path}: no such file") from None
     except OSError as exc:
         raise AppError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return x12_text(data)
 
 
 def _warn(message: str) -> None:

@@ -20,6 +20,15 @@ class X12ReadError(BadRequest):
     title = "Unreadable X12 file"
 
 
+def x12_text(data: bytes) -> str:
+    """A file's bytes as text: X12 is ASCII, but a payer's names may come in UTF-8 or
+    Latin-1 (which reads any byte; what is not X12 is then the reader's to refuse)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 @dataclass(frozen=True)
 class Segment:
     """One segment; `element(1)` is the guide's XX01. Absent elements read as ''."""

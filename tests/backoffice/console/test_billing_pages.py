@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
@@ -13,12 +14,24 @@ from sqlmodel import col, select
 from backoffice.audit.models import AuditEvent
 from backoffice.billing import remittances
 from backoffice.billing import service as billing_service
-from backoffice.billing.models import Charge, ChargeLine, ClaimRecord, Denial, DenialNote, Payer
+from backoffice.billing.models import (
+    Charge,
+    ChargeLine,
+    ClaimBatch,
+    ClaimRecord,
+    Denial,
+    DenialNote,
+    Payer,
+    Remittance,
+)
 from backoffice.billing.reference import explain_carc
+from backoffice.billing.x12.validate import validate_x12
+from backoffice.console import billing as billing_pages_module
 from backoffice.console.billing import fix_place
 from backoffice.patients.models import Patient
 from shared.enums import Role
 from tests.fixtures.billing import (
+    claim_payment_835,
     completed_visit,
     create_fee,
     create_payer,
@@ -28,7 +41,7 @@ from tests.fixtures.billing import (
     submitted_claim,
 )
 from tests.fixtures.builders import TEST_ACTOR
-from tests.fixtures.console import console_as, text_of
+from tests.fixtures.console import ORIGIN, console_as, text_of
 
 NEW_VISIT_FEE = 16000  # 99203: a new patient's 30-minute visit
 DENIED_NUMBER = "PCN7001"
@@ -390,3 +403,298 @@ def test_a_charge_not_on_file_is_not_found(app, session):
     response = console.post(f"/staff/billing/charges/{uuid.uuid4()}/review")
     assert response.status_code == 404
     assert "no such charge" in words(response)
+
+
+# --- making, sending and downloading claims --------------------------------------------------
+
+
+def make_claims_from_the_console(console) -> None:
+    response = console.post("/staff/billing/claims/make")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/billing/claims/ready"
+
+
+@pytest.fixture
+def reviewed(session, cipher, payer) -> Charge:
+    """Katherine Johnson's visit a week ago, its charge reviewed: ready to claim."""
+    visit = visit_of(session, cipher, first_name="Katherine", last_name="Johnson")
+    return reviewed_charge(session, visit)
+
+
+def only_claim(session) -> ClaimRecord:
+    session.expire_all()
+    return session.exec(select(ClaimRecord)).one()
+
+
+def test_making_claims_lists_them_ready_with_the_counts(app, session, reviewed):
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    claim = only_claim(session)
+    assert (claim.status, claim.rank, claim.frequency_code) == ("ready", "primary", "1")
+    response = console.get("/staff/billing/claims/ready")
+    assert response.status_code == 200
+    text = words(response)
+    assert "1 claim made: 1 ready, 0 held (0 to secondary payers)." in text
+    served = reviewed.service_date.strftime("%-d %b %Y")
+    assert (
+        f"Katherine Johnson {served} Aetna primary {claim.patient_control_number} original "
+        f"${NEW_VISIT_FEE // 100}.00"
+    ) in text
+    assert "Send ready claims" in text
+    assert str(reviewed.patient_id) in audited_patients(session, "billing.claims.ready.list")
+
+
+def test_a_charge_without_coverage_is_skipped_with_its_reason(app, session, cipher, payer):
+    visit = completed_visit(session, cipher, insured=False, last_name="Earhart")
+    reviewed_charge(session, visit)
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    text = words(console.get("/staff/billing/claims/ready"))
+    assert (
+        "0 claims made: 0 ready, 0 held (0 to secondary payers). 1 charge skipped: "
+        "no active primary policy on the service date (1)."
+    ) in text
+    assert "No claims are ready to send" in text
+    session.expire_all()
+    assert session.exec(select(ClaimRecord)).all() == []
+
+
+def test_the_home_links_the_ready_count_to_the_claims_to_send(app, session, reviewed):
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    response = console.get("/staff/billing")
+    assert "1 claim ready for the next 837P batch" in words(response)
+    assert 'href="/staff/billing/claims/ready"' in response.text
+    assert "Johnson" not in response.text
+
+
+def test_sending_puts_the_ready_claims_in_a_batch_whose_file_validates(app, session, reviewed):
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    response = console.post("/staff/billing/claims/submit")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/billing/batches"
+    claim = only_claim(session)
+    batch = session.exec(select(ClaimBatch)).one()
+    assert (claim.status, claim.batch_id) == ("submitted", batch.id)
+
+    page = console.get("/staff/billing/batches")
+    assert page.status_code == 200
+    text = words(page)
+    assert f"1 claim put in batch {batch.interchange_control_number}" in text
+    assert f"{batch.interchange_control_number} {batch.file_name} 1 " in text
+    assert f'href="/staff/billing/batches/{batch.id}/837p"' in page.text
+
+    download = console.get(f"/staff/billing/batches/{batch.id}/837p")
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("application/edi-x12")
+    assert download.headers["content-disposition"] == f'attachment; filename="{batch.file_name}"'
+    assert download.text == batch.content
+    assert claim.patient_control_number in download.text
+    assert validate_x12(download.text) == []
+    assert [e.resource_id for e in audits(session, "billing.claim_batch.read")] == [str(batch.id)]
+
+
+def test_batches_are_listed_newest_first(app, session, cipher, payer):
+    console = console_as(app, session, Role.BILLING)
+    for last_name in ("Hopper", "Lovelace"):
+        reviewed_charge(session, visit_of(session, cipher, last_name=last_name))
+        make_claims_from_the_console(console)
+        assert console.post("/staff/billing/claims/submit").status_code == 303
+    first, second = session.exec(
+        select(ClaimBatch).order_by(col(ClaimBatch.interchange_control_number))
+    ).all()
+    text = words(console.get("/staff/billing/batches"))
+    assert text.index(second.file_name) < text.index(first.file_name)
+
+
+def test_a_refused_submission_is_shown_and_marks_nothing(app, session, reviewed, monkeypatch):
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    # Production files with the demo's billing NPI: the service refuses to build the batch.
+    production = app.state.settings.model_copy(update={"billing_production": True})
+    monkeypatch.setattr(app.state, "settings", production)
+    response = console.post("/staff/billing/claims/submit")
+    assert response.status_code == 400
+    text = words(response)
+    assert "The claims were not sent: billing_production is on but the billing NPI" in text
+    assert "Katherine Johnson" in text  # the claim is still listed, to send once fixed
+    assert only_claim(session).status == "ready"
+    assert session.exec(select(ClaimBatch)).all() == []
+
+
+def test_sending_with_no_claim_ready_sends_nothing(app, session):
+    console = console_as(app, session, Role.BILLING)
+    response = console.post("/staff/billing/claims/submit")
+    assert response.status_code == 303
+    assert "No claim is ready: nothing was sent." in words(
+        console.get("/staff/billing/claims/ready")
+    )
+    session.expire_all()
+    assert session.exec(select(ClaimBatch)).all() == []
+
+
+def test_a_batch_not_on_file_is_not_found(app, session):
+    console = console_as(app, session, Role.BILLING)
+    response = console.get(f"/staff/billing/batches/{uuid.uuid4()}/837p")
+    assert response.status_code == 404
+    assert audits(session, "billing.claim_batch.read") == []
+
+
+# --- posting an ERA --------------------------------------------------------------------------
+
+
+def upload_era(console, content: str | bytes, name: str = "aetna.835"):
+    """The upload form as the browser sends it: multipart, same origin, with its token."""
+    return console.http.post(
+        "/staff/billing/remittances",
+        data={"csrf_token": console.csrf},
+        files={"file": (name, content, "application/octet-stream")},
+        headers={"Origin": ORIGIN},
+    )
+
+
+@pytest.fixture
+def sent(app, session, reviewed) -> ClaimRecord:
+    """The reviewed charge's claim, made and sent from the console."""
+    console = console_as(app, session, Role.BILLING)
+    make_claims_from_the_console(console)
+    assert console.post("/staff/billing/claims/submit").status_code == 303
+    return only_claim(session)
+
+
+def era_paying(session, claim: ClaimRecord, **kwargs) -> str:
+    charge = session.get(Charge, claim.charge_id)
+    lines = list(
+        session.exec(
+            select(ChargeLine)
+            .where(ChargeLine.charge_id == charge.id)
+            .order_by(col(ChargeLine.line_number))
+        )
+    )
+    return remittance_835(
+        [claim_payment_835(claim, lines, service_date=charge.service_date)], **kwargs
+    )
+
+
+def test_an_uploaded_era_pays_the_claim_and_says_what_it_posted(app, session, sent):
+    console = console_as(app, session, Role.BILLING)
+    response = upload_era(console, era_paying(session, sent, trace="AET777"))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/billing/remittances"
+    session.expire_all()
+    claim = session.get(ClaimRecord, sent.id)
+    paid = NEW_VISIT_FEE * 65 // 100  # less 20 % contractual and 15 % coinsurance
+    assert (claim.status, claim.paid_cents) == ("paid", paid)
+    remittance = session.exec(select(Remittance)).one()
+    assert (remittance.trace_number, remittance.payment_cents) == ("AET777", paid)
+    assert remittance.imported_by is not None
+
+    page = words(console.get("/staff/billing/remittances"))
+    dollars = f"{Decimal(paid) / 100:.2f}"
+    assert f"ERA posted: 1 remittance(s), {dollars} posted; 1 claim payment(s): 1 paid," in page
+    assert f"ACME HEALTH PLAN AET777 ${dollars} 1 Dec 2025" in page
+    [event] = audits(session, "billing.era.imported")
+    assert event.detail["file"] == "aetna.835"
+
+
+def test_a_truncated_era_is_refused_and_posts_nothing(app, session, sent):
+    console = console_as(app, session, Role.BILLING)
+    text = era_paying(session, sent)
+    response = upload_era(console, text[: len(text) // 2])
+    assert response.status_code == 400
+    assert "Nothing was posted:" in words(response)
+    session.expire_all()
+    assert session.exec(select(Remittance)).all() == []
+    assert session.get(ClaimRecord, sent.id).status == "submitted"
+
+
+def test_the_same_era_twice_is_refused_the_second_time(app, session, sent):
+    console = console_as(app, session, Role.BILLING)
+    text = era_paying(session, sent)
+    assert upload_era(console, text).status_code == 303
+    again = upload_era(console, text, name="again.835")
+    assert again.status_code == 409
+    assert "Nothing was posted: this file was imported on" in words(again)
+    session.expire_all()
+    assert len(session.exec(select(Remittance)).all()) == 1
+
+
+def test_an_era_that_does_not_balance_is_refused(app, session, sent):
+    console = console_as(app, session, Role.BILLING)
+    response = upload_era(console, era_paying(session, sent, payment=Decimal("1.00")))
+    assert response.status_code == 409
+    assert "Nothing was posted:" in words(response)
+    session.expire_all()
+    assert session.exec(select(Remittance)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.835", "the file is empty"),
+        (b"  \n", "blank.835", "the file is empty"),
+        ("ISA*00*Müller".encode("latin-1"), "latin1.835", "segment 1 (ISA)"),
+        (b"", "", "choose the 835 file to post"),
+    ],
+)
+def test_a_file_that_cannot_be_an_era_is_refused(app, session, content, name, message):
+    console = console_as(app, session, Role.BILLING)
+    response = upload_era(console, content, name=name)
+    assert response.status_code == 400
+    assert f"Nothing was posted: {message}" in words(response)
+    session.expire_all()
+    assert session.exec(select(Remittance)).all() == []
+
+
+def test_a_file_over_64_mib_is_refused(app, session, monkeypatch):
+    monkeypatch.setattr(billing_pages_module, "MAX_835_BYTES", 1024)
+    console = console_as(app, session, Role.BILLING)
+    response = upload_era(console, b"ISA" + b"*" * 1024)
+    assert response.status_code == 400
+    assert "the file is larger than 64 MiB" in words(response)
+
+
+def test_posting_without_a_file_is_refused_on_the_page(app, session):
+    console = console_as(app, session, Role.BILLING)
+    response = console.post("/staff/billing/remittances")
+    assert response.status_code == 400
+    assert "Nothing was posted: choose the 835 file to post." in words(response)
+
+
+# --- who may send and post -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/staff/billing/claims/ready", "/staff/billing/batches", "/staff/billing/remittances"]
+)
+def test_the_front_desk_cannot_open_the_sending_and_posting_pages(app, session, reviewed, path):
+    response = console_as(app, session, Role.FRONT_DESK).get(path)
+    assert response.status_code == 403
+    assert "Johnson" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/staff/billing/claims/make", "/staff/billing/claims/submit"])
+def test_the_front_desk_cannot_make_or_send_claims(app, session, reviewed, path):
+    response = console_as(app, session, Role.FRONT_DESK).post(path)
+    assert response.status_code == 403
+    session.expire_all()
+    assert session.exec(select(ClaimRecord)).all() == []
+
+
+def test_the_front_desk_cannot_download_a_batch(app, session, sent):
+    batch = session.exec(select(ClaimBatch)).one()
+    response = console_as(app, session, Role.FRONT_DESK).get(
+        f"/staff/billing/batches/{batch.id}/837p"
+    )
+    assert response.status_code == 403
+    assert sent.patient_control_number not in response.text
+    assert audits(session, "billing.claim_batch.read") == []
+
+
+def test_the_front_desk_cannot_post_an_era(app, session, sent):
+    response = upload_era(console_as(app, session, Role.FRONT_DESK), era_paying(session, sent))
+    assert response.status_code == 403
+    session.expire_all()
+    assert session.exec(select(Remittance)).all() == []
+    assert session.get(ClaimRecord, sent.id).status == "submitted"
