@@ -1,8 +1,9 @@
 """A believable demo clinic from a fixed random seed: two locations, six providers, a staff
 account per role, patients with insurance, weekly schedules and a month of appointments
-either side of today. Patients and staff go through the same services as real
-registrations (so they are validated and audited); the appointments are laid down directly,
-since past ones cannot be booked."""
+either side of today, and a revenue cycle under way (older claims sent and mostly paid by an
+ERA, one denied; the latest visits' charges reviewed, to bill). Patients and staff go through
+the same services as real registrations (so they are validated and audited); the appointments
+are laid down directly, since past ones cannot be booked."""
 
 from __future__ import annotations
 
@@ -11,20 +12,26 @@ import os
 import random
 import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from backoffice.billing import remittances
 from backoffice.billing import service as billing_service
-from backoffice.billing.models import FeeScheduleEntry, Payer
+from backoffice.billing.claim import Address, Claim, Party
+from backoffice.billing.models import Charge, ClaimRecord, FeeScheduleEntry, Payer
+from backoffice.billing.remittances import ImportResult
 from backoffice.checkin.models import ConsentDocument
 from backoffice.clinic.models import Location, Provider
+from backoffice.demo_remittance import Denied, Paid, PayerRemittance, write_835
 from backoffice.devices import service as devices_service
 from backoffice.patients import service as patients_service
-from backoffice.patients.models import Patient
+from backoffice.patients.models import InsurancePolicy, Patient
 from backoffice.patients.schemas import PatientCreate, PolicyCreate
 from backoffice.scheduling.models import (
     Appointment,
@@ -35,6 +42,7 @@ from backoffice.scheduling.models import (
 )
 from backoffice.security.actor import Actor
 from backoffice.security.crypto import FieldCipher
+from backoffice.settings import get_settings
 from backoffice.staff import service as staff_service
 from backoffice.staff.models import StaffUser
 from backoffice.staff.schemas import StaffUserCreate
@@ -246,7 +254,13 @@ def seed(
         else datetime.combine(today, time(9), tzinfo=ZoneInfo(locations[0].timezone))
     )
     arriving = _seed_arrivals_to_come(session, providers=providers, patients=registered, now=now)
-    charged = _seed_billing(session, actor=actor, seed=seed, today=today or date.today())
+    charged, remitted = _seed_billing(
+        session,
+        actor=actor,
+        seed=seed,
+        today=today or date.today(),
+        clear_ledgers={p.id for p in registered[:DEMO_ARRIVALS]},
+    )
     kiosk, kiosk_token = devices_service.add_kiosk(session, actor=actor, name="Downtown lobby")
     kiosk.location_id = locations[0].id
     session.add(kiosk)
@@ -270,7 +284,18 @@ def seed(
         f"seeded 2 locations, {len(PROVIDERS)} providers with weekly schedules, {patients} "
         f"patients, {booked} appointments, {charged} reviewed charges to bill "
         "(frontdesk billing claims submit --all --out DIR); "
+        f"{_revenue_cycle_summary(remitted)}"
         f"staff accounts {users} share the password {password}"
+    )
+
+
+def _revenue_cycle_summary(cycle: RevenueCycle | None) -> str:
+    if cycle is None:
+        return ""
+    posted = cycle.posted
+    return (
+        f"an ERA posted for older claims ({posted.paid} paid, {posted.denied} denied on the "
+        f"denial worklist, {cycle.unpaid} still with the payer); "
     )
 
 
@@ -305,6 +330,9 @@ def _seed_consent_forms(session: Session) -> None:
         )
 
 
+DEMO_ARRIVALS = 6
+
+
 def _seed_arrivals_to_come(
     session: Session, *, providers: list[Provider], patients: list[Patient], now: datetime
 ) -> Patient:
@@ -320,7 +348,7 @@ def _seed_arrivals_to_come(
     zone = ZoneInfo(providers[0].locations[0].timezone)
     midnight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), zone)
     first = min(first, midnight - timedelta(minutes=20 * 5 + follow_up.duration_minutes))
-    for i, patient in enumerate(patients[:6]):
+    for i, patient in enumerate(patients[:DEMO_ARRIVALS]):
         start = first + timedelta(minutes=20 * i)
         provider = providers[i % 2]
         session.add(
@@ -555,13 +583,22 @@ DEMO_DIAGNOSES = {
 }
 DEMO_PROCEDURES = {"Dermatology": ["11102", "17000"], "Orthopaedic Surgery": ["20610"]}
 DEMO_CHARGED_VISITS = 12
+DEMO_ZONE = ZoneInfo("America/New_York")
 
 
-def _seed_billing(session: Session, *, actor: Actor, seed: int, today: date) -> int:
+def _seed_billing(
+    session: Session,
+    *,
+    actor: Actor,
+    seed: int,
+    today: date,
+    clear_ledgers: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset(),
+) -> tuple[int, RevenueCycle | None]:
     """The payer directory for the demo policies' payers, the fee schedules, and charges for
     the latest completed visits of the past three weeks, reviewed by the biller: what
-    `frontdesk billing claims submit --all` turns into claims and an 837P file. Its own
-    random stream, so the rest of the demo is the same with or without it."""
+    `frontdesk billing claims submit --all` turns into claims and an 837P file. Older visits
+    are billed, sent and mostly paid already (`_seed_revenue_cycle`). Its own random streams,
+    so the rest of the demo is the same with or without it."""
     rng = random.Random(seed * 31 + 837)
     payers = {}
     for name, payer_id, _ in PAYERS:
@@ -591,9 +628,8 @@ def _seed_billing(session: Session, *, actor: Actor, seed: int, today: date) -> 
     )
     session.flush()
     biller = session.exec(select(StaffUser).where(StaffUser.role == Role.BILLING)).first()
-    zone = ZoneInfo("America/New_York")
-    since = datetime.combine(today - timedelta(days=21), time(0), tzinfo=zone)
-    until = datetime.combine(today, time(0), tzinfo=zone)
+    since = datetime.combine(today - timedelta(days=21), time(0), tzinfo=DEMO_ZONE)
+    until = datetime.combine(today, time(0), tzinfo=DEMO_ZONE)
     visits = session.exec(
         select(Appointment)
         .where(
@@ -604,29 +640,220 @@ def _seed_billing(session: Session, *, actor: Actor, seed: int, today: date) -> 
         .order_by(Appointment.starts_at.desc())  # type: ignore[attr-defined]
     ).all()
     specialties = {p.id: p.specialty for p in session.exec(select(Provider)).all()}
+    remitted = _seed_revenue_cycle(
+        session,
+        actor=actor,
+        seed=seed,
+        today=today,
+        biller=biller,
+        specialties=specialties,
+        clear_ledgers=clear_ledgers,
+    )
     charged = 0
     for visit in visits:
         if charged == DEMO_CHARGED_VISITS or biller is None:
             break
-        served = visit.starts_at.astimezone(zone).date()
-        if billing_service.primary_policy(session, patient_id=visit.patient_id, on=served) is None:
-            continue  # self-pay: the patient ledger's, not a claim's
-        specialty = specialties[visit.provider_id]
-        reasons = DEMO_DIAGNOSES.get(specialty, DEMO_DIAGNOSES["primary"])
-        diagnoses = rng.sample(reasons, rng.choice([1, 1, 2, 3]))
-        procedures = (
-            [billing_service.ProcedureLine(rng.choice(DEMO_PROCEDURES[specialty]))]
-            if specialty in DEMO_PROCEDURES and rng.random() < 0.6
-            else []
+        charged += _charge_visit(
+            session,
+            actor,
+            rng=rng,
+            visit=visit,
+            specialty=specialties[visit.provider_id],
+            biller=biller,
         )
-        kind = session.get(AppointmentType, visit.appointment_type_id)
-        if kind is not None and kind.category == "procedure" and not procedures:
-            procedures = [
-                billing_service.ProcedureLine(DEMO_PROCEDURES.get(specialty, ["36415"])[0])
-            ]
-        charge = billing_service.capture_charge(
-            session, actor, appointment_id=visit.id, diagnoses=diagnoses, procedures=procedures
+    return charged, remitted
+
+
+def _charge_visit(
+    session: Session,
+    actor: Actor,
+    *,
+    rng: random.Random,
+    visit: Appointment,
+    specialty: str,
+    biller: StaffUser,
+) -> bool:
+    """Capture a believable charge for an insured visit and review it; False for self-pay
+    (the patient ledger's, not a claim's)."""
+    served = visit.starts_at.astimezone(DEMO_ZONE).date()
+    if billing_service.primary_policy(session, patient_id=visit.patient_id, on=served) is None:
+        return False
+    reasons = DEMO_DIAGNOSES.get(specialty, DEMO_DIAGNOSES["primary"])
+    diagnoses = rng.sample(reasons, rng.choice([1, 1, 2, 3]))
+    procedures = (
+        [billing_service.ProcedureLine(rng.choice(DEMO_PROCEDURES[specialty]))]
+        if specialty in DEMO_PROCEDURES and rng.random() < 0.6
+        else []
+    )
+    kind = session.get(AppointmentType, visit.appointment_type_id)
+    if kind is not None and kind.category == "procedure" and not procedures:
+        procedures = [billing_service.ProcedureLine(DEMO_PROCEDURES.get(specialty, ["36415"])[0])]
+    charge = billing_service.capture_charge(
+        session, actor, appointment_id=visit.id, diagnoses=diagnoses, procedures=procedures
+    )
+    billing_service.review_charge(session, actor, charge_id=charge.id, reviewer_id=biller.id)
+    return True
+
+
+# --- The revenue cycle under way -----------------------------------------------------------
+
+# Older insured visits billed and sent weeks ago, most of them paid by now.
+DEMO_REMITTED_VISITS = 8
+DEMO_REMITTED_WEEKS_BACK = (8, 3)  # from 8 weeks back up to 3 (the 12 to bill are newer)
+# Where the demo's payers' remittances come from (N3/N4, PER): placeholders, not theirs.
+DEMO_PAYER_OFFICE = Address("PO Box 1000", "Springfield", "MA", "01101")
+DEMO_PAYER_PHONE = "8005550199"
+
+
+@dataclass(frozen=True)
+class RevenueCycle:
+    """What the demo sent and what came back: the ERA's posting, and the claims still out."""
+
+    posted: ImportResult
+    unpaid: int
+
+
+def _seed_revenue_cycle(
+    session: Session,
+    *,
+    actor: Actor,
+    seed: int,
+    today: date,
+    biller: StaffUser | None,
+    specialties: dict[uuid.UUID, str],
+    clear_ledgers: frozenset[uuid.UUID] | set[uuid.UUID],
+) -> RevenueCycle | None:
+    """Charges for older insured visits, billed and submitted weeks ago (one 837P kept with
+    its batch), and the payers' 835 since: most claims paid, one denied, the newest one or
+    two still unanswered. Done before the charges to bill are captured, so `claims submit
+    --all` still sends exactly those. Patients with a secondary policy are left out: their
+    share would be billed on to the secondary payer by that same submit. The patients due at
+    the kiosk soon (`clear_ledgers`) owe nothing from those visits: a kiosk try-out starts from
+    a clear ledger (their plans left them no share)."""
+    if biller is None:
+        return None
+    rng = random.Random(seed * 31 + 835)
+    oldest, newest = DEMO_REMITTED_WEEKS_BACK
+    # The demo books a month back; this takes whatever of that lies in the window.
+    since = datetime.combine(today - timedelta(weeks=oldest), time(0), DEMO_ZONE)
+    until = datetime.combine(today - timedelta(weeks=newest), time(0), DEMO_ZONE)
+    # Ordered by what the seed decides (ids are random), so the same seed bills the same visits.
+    visits = session.exec(
+        select(Appointment)
+        .join(Provider, col(Provider.id) == Appointment.provider_id)
+        .where(
+            Appointment.status == "completed",
+            Appointment.starts_at >= since,
+            Appointment.starts_at < until,
         )
-        billing_service.review_charge(session, actor, charge_id=charge.id, reviewer_id=biller.id)
-        charged += 1
-    return charged
+        .order_by(col(Appointment.starts_at), col(Provider.npi))
+    ).all()
+    charged = 0
+    for visit in visits:
+        if charged == DEMO_REMITTED_VISITS:
+            break
+        served = visit.starts_at.astimezone(DEMO_ZONE).date()
+        if billing_service.secondary_policy(session, patient_id=visit.patient_id, on=served):
+            continue
+        charged += _charge_visit(
+            session,
+            actor,
+            rng=rng,
+            visit=visit,
+            specialty=specialties[visit.provider_id],
+            biller=biller,
+        )
+    if not charged:
+        return None
+    billed_on = today - timedelta(weeks=newest) + timedelta(days=1)
+    billing_service.make_claims(session, actor, today=billed_on)
+    sent = billing_service.submit(
+        session, actor, out_dir=None, now=datetime.combine(billed_on, time(17), DEMO_ZONE)
+    )
+    if sent is None:
+        return None
+    records = session.exec(
+        select(ClaimRecord)
+        .join(Charge, col(Charge.id) == ClaimRecord.charge_id)
+        .join(Appointment, col(Appointment.id) == Charge.appointment_id)
+        .join(Provider, col(Provider.id) == Appointment.provider_id)
+        .where(ClaimRecord.batch_id == sent.batch_id)
+        .order_by(col(Appointment.starts_at), col(Provider.npi))
+    ).all()
+    unpaid = 2 if len(records) >= 6 else 1 if len(records) >= 3 else 0
+    text = _demo_era(
+        session,
+        rng=rng,
+        answered=records[: len(records) - unpaid],
+        paid_on=today - timedelta(days=6),
+        clear_ledgers=clear_ledgers,
+    )
+    posted = remittances.import_835(session, actor, text, file_name="demo-era.835")
+    return RevenueCycle(posted, unpaid)
+
+
+def _demo_era(
+    session: Session,
+    *,
+    rng: random.Random,
+    answered: Sequence[ClaimRecord],
+    paid_on: date,
+    clear_ledgers: frozenset[uuid.UUID] | set[uuid.UUID],
+) -> str:
+    """The 835 the payers send back for the claims they answered, one of them denied."""
+    denied = rng.randrange(len(answered))
+    by_payer: dict[uuid.UUID, list[tuple[Claim, Paid | Denied]]] = {}
+    for index, record in enumerate(answered):
+        claim = billing_service.claim_for(session, record)
+        number = f"{rng.randrange(10**10, 10**11)}"
+        decision: Paid | Denied
+        charge = session.get(Charge, record.charge_id)
+        shares = charge is not None and charge.patient_id not in clear_ledgers
+        if index == denied:
+            decision = Denied(number, reason="50", remark="N130")
+        elif claim.coverage.filing_indicator == "MB":
+            coinsurance = 20 if shares else 0
+            decision = Paid(number, rng.randrange(20, 41), coinsurance_percent=coinsurance)
+        else:
+            copay = _copay(session, record) if shares else 0
+            decision = Paid(number, rng.randrange(20, 41), copay_cents=copay)
+        by_payer.setdefault(record.payer_key, []).append((claim, decision))
+    remitting = []
+    for payer_key, decisions in by_payer.items():
+        payer = session.get(Payer, payer_key)
+        assert payer is not None
+        remitting.append(
+            PayerRemittance(
+                payer=Party(
+                    payer.name,
+                    payer.payer_id,
+                    contact_phone=DEMO_PAYER_PHONE,
+                    address=DEMO_PAYER_OFFICE,
+                ),
+                payer_tax_id=f"{rng.randrange(10**8, 10**9)}",
+                trace_number=f"{rng.randrange(10**7, 10**8)}",
+                paid_on=paid_on,
+                decisions=tuple(decisions),
+            )
+        )
+    settings = get_settings()
+    return write_835(
+        remitting,
+        sender_id=settings.billing_receiver_id,
+        receiver_id=settings.billing_submitter_id,
+        control_number=rng.randrange(1, 10**6),
+        created=datetime.combine(paid_on, time(6), DEMO_ZONE),
+        production=settings.billing_production,
+    )
+
+
+def _copay(session: Session, record: ClaimRecord) -> int:
+    """The visit's copay from the policy billed: the specialist's or primary care's."""
+    policy = session.get(InsurancePolicy, record.policy_id)
+    charge = session.get(Charge, record.charge_id)
+    provider = session.get(Provider, charge.provider_id) if charge else None
+    if policy is None or provider is None:
+        return 0
+    if provider.specialty in PRIMARY_CARE:
+        return policy.copay_primary_care_cents or 0
+    return policy.copay_specialist_cents or 0

@@ -336,22 +336,28 @@ def test_demo_seed_a_second_time_has_nothing_to_do(seeded, tmp_path):
 
 def test_billing_claims_submit_writes_the_demo_claims_as_one_valid_837p(seeded, tmp_path):
     from backoffice.billing.x12.validate import validate_x12_file
+    from backoffice.demo import DEMO_CHARGED_VISITS
 
     env = seeded.copy_to(tmp_path / "var")
     [(charges,)] = env.query("SELECT count(*) FROM charges WHERE status = 'reviewed'")
+    # The demo sent an older batch already: this one takes the next interchange number.
+    [(sent_before,)] = env.query("SELECT max(interchange_control_number) FROM claim_batches")
+    control = (sent_before or 0) + 1
     result = env.run("billing", "claims", "submit", "--all", "--out", str(tmp_path / "out"))
-    written = tmp_path / "out" / "837P-000000001.x12"
+    written = tmp_path / "out" / f"837P-{control:09d}.x12"
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"made {charges} claim(s) (0 to secondary payers): {charges} ready, 0 held by the "
         "scrubber; 0 charge(s) left for staff",
-        f"wrote {written}: {charges} claim(s), interchange 1",
+        f"wrote {written}: {charges} claim(s), interchange {control}",
     ]
-    assert charges > 0
+    assert charges == DEMO_CHARGED_VISITS
     assert validate_x12_file(written) == []
-    assert env.query("SELECT status, count(*) FROM claims GROUP BY status") == [
-        ("submitted", charges)
-    ]
+    assert env.query(
+        "SELECT c.status, count(*) FROM claims c JOIN claim_batches b ON b.id = c.batch_id "
+        "WHERE b.interchange_control_number = ? GROUP BY c.status",
+        control,
+    ) == [("submitted", charges)]
     again = env.run("billing", "claims", "submit", "--all", "--out", str(tmp_path / "out"))
     assert (again.returncode, again.stdout.strip()) == (0, "no claims are ready to submit")
     assert [p.name for p in (tmp_path / "out").iterdir()] == [written.name]

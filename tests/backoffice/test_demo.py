@@ -7,8 +7,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from backoffice import demo
+from backoffice.billing import remittances
+from backoffice.billing import service as billing_service
+from backoffice.billing.models import ClaimRecord
+from backoffice.billing.statements import aging_report
+from backoffice.billing.x12.validate import validate_x12
 from backoffice.clinic.models import Provider
 from backoffice.patients.models import Patient
+from backoffice.payments.models import LedgerEntry
 from backoffice.scheduling import service as scheduling_service
 from backoffice.scheduling.models import LIVE_STATUSES, Appointment, AppointmentType
 from tests.fixtures.builders import TEST_ACTOR
@@ -79,3 +85,51 @@ def test_late_in_the_evening_the_patients_due_soon_are_still_due_today(session, 
     ).all()
     assert len(due) >= 6
     assert all(a.starts_at.astimezone(zone).date() == TODAY for a in due)
+
+
+def test_the_demo_has_claims_paid_one_denied_and_some_still_out(session, cipher, monkeypatch):
+    """A fresh demo's billing console has something to show: an ERA posted for older claims
+    (which pyx12 accepts), one denial on the worklist, and money still owed by payers."""
+    posted: list[str] = []
+    real_import = remittances.import_835
+
+    def keep_the_era(session, actor, text, **kwargs):
+        posted.append(text)
+        return real_import(session, actor, text, **kwargs)
+
+    monkeypatch.setattr(remittances, "import_835", keep_the_era)
+    summary = demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=20, today=TODAY)
+    [era] = posted
+    assert validate_x12(era) == []
+    statuses = [c.status for c in session.exec(select(ClaimRecord))]
+    assert statuses.count("denied") == 1
+    assert statuses.count("paid") >= 3
+    assert statuses.count("submitted") >= 1  # not answered yet
+    paid = statuses.count("paid")
+    assert f"an ERA posted for older claims ({paid} paid, 1 denied on the denial worklist" in (
+        summary
+    )
+    [group] = remittances.denial_worklist(session)
+    [item] = group.items
+    assert (group.reason, item.remarks) == ("50", ("N130",))
+    owed = aging_report(session, as_of=TODAY).by_payer
+    assert owed and all(sum(buckets) > 0 for buckets in owed.values())
+
+
+def test_patients_owe_their_shares_except_those_due_at_the_kiosk(session, cipher):
+    """The ERA puts copays on patients' ledgers, but a kiosk try-out starts from a clear one."""
+    demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=20, today=TODAY)
+    due_soon = set(session.exec(select(Appointment.patient_id).where(Appointment.lane == 1)))
+    owing = set(session.exec(select(LedgerEntry.patient_id)))
+    assert len(due_soon) == demo.DEMO_ARRIVALS
+    assert owing
+    assert not owing & due_soon
+
+
+def test_the_demo_still_bills_exactly_its_reviewed_charges(session, cipher):
+    demo.seed(session, cipher=cipher, actor=TEST_ACTOR, seed=7, patients=20, today=TODAY)
+    made = billing_service.make_claims(session, TEST_ACTOR, today=TODAY)
+    sent = billing_service.submit(session, TEST_ACTOR, out_dir=None)
+    assert (len(made.claims), made.secondary, made.held) == (demo.DEMO_CHARGED_VISITS, 0, 0)
+    assert sent is not None
+    assert (sent.claim_count, sent.control_number) == (demo.DEMO_CHARGED_VISITS, 2)

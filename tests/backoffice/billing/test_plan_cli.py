@@ -147,9 +147,7 @@ def test_a_patient_who_owes_nothing_gets_no_plan(session: Session, cipher, cli_o
     patient = create_patient(session, cipher)
     result = billing("plan", "create", patient.mrn, "--instalments", "3")
     assert isinstance(result.exception, BadPlan)
-    assert (
-        result.exception.detail == "the patient owes nothing (0.00): there is nothing to plan"
-    )
+    assert result.exception.detail == "the patient owes nothing (0.00): there is nothing to plan"
     assert stored_plans(session, patient) == []
 
 
