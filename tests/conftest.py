@@ -36,6 +36,31 @@ POSTGRES_URL = os.environ.get("FRONTDESK_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("FRONTDESK_TEST_REQUIRE_POSTGRES") == "1"
 
 
+# Modules of long end-to-end tests (real processes, browsers, Kivy windows), started first so
+# that xdist's workers share them out early instead of one worker finishing them alone at the
+# end. Their own order is kept, and none of them uses the `database` fixture, so moving them
+# does not make a worker set its databases up twice.
+LONG_MODULES_FIRST = (
+    "tests/kiosk/ui/test_touchscreen.py",
+    "tests/kiosk/test_end_to_end.py",
+    "tests/backoffice/console/test_browser.py",
+    "tests/kiosk/test_payment_end_to_end.py",
+    "tests/provisioning/test_enrol_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return (
+            LONG_MODULES_FIRST.index(path)
+            if path in LONG_MODULES_FIRST
+            else len(LONG_MODULES_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: everything else keeps pytest's order
+
+
 @dataclass
 class Database:
     backend: str
