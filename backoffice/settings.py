@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     billing_receiver_id: str = Field(default="CLEARHOUSE", pattern=r"^[A-Za-z0-9]{2,15}$")
     billing_production: bool = False
 
-    # Eligibility (Helper K): 270/271 in real time to the clearinghouse over CAQH CORE Phase II
+    # Eligibility: 270/271 in real time to the clearinghouse over CAQH CORE Phase II
     # connectivity (HTTP POST, multipart/form-data). Unset URL: eligibility checks are off.
     eligibility_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
     eligibility_username: str | None = Field(default=None, max_length=80)

@@ -19,7 +19,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(billing_app, name="billing")
 
 
-# --- claims (Helper H) -------------------------------------------------------------------
+# --- claims -------------------------------------------------------------------
 
 
 @claims_app.command("submit")
@@ -60,7 +60,7 @@ def claims_submit(
     )
 
 
-# --- era: remittances in (Helper I) ------------------------------------------------------
+# --- era: remittances in ------------------------------------------------------
 
 era_app = typer.Typer(
     help="Remittances (835 ERAs) and the denials they bring.", no_args_is_help=True
@@ -114,7 +114,7 @@ def era_denials() -> None:
             )
 
 
-# --- statements (Helper J) ----------------------------------------------------------------
+# --- statements ----------------------------------------------------------------
 
 
 @billing_app.command("ar")
@@ -178,7 +178,7 @@ def billing_statement(
     typer.echo(f"wrote {out}: {len(statement.lines)} line(s), balance due {balance}")
 
 
-# --- eligibility (Helper K) --------------------------------------------------------------
+# --- eligibility --------------------------------------------------------------
 
 eligibility_app = typer.Typer(
     help="Eligibility: 270/271 with the clearinghouse, in real time.", no_args_is_help=True
@@ -217,7 +217,7 @@ def eligibility_check(
         raise typer.Exit(1)
 
 
-# --- payment plans (Helper C) ------------------------------------------------------------
+# --- payment plans ------------------------------------------------------------
 
 plan_app = typer.Typer(
     help="Payment plans: a balance in monthly instalments.", no_args_is_help=True

@@ -211,7 +211,7 @@ class DenialNote(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-# --- statements and payment plans (Helper J) ---------------------------------------------------
+# --- statements and payment plans ---------------------------------------------------
 
 
 class PaymentPlan(SQLModel, table=True):
@@ -240,7 +240,7 @@ class PaymentPlanInstalment(SQLModel, table=True):
     paid_cents: int = 0
 
 
-# --- eligibility (Helper K) ---------------------------------------------------------------------
+# --- eligibility ---------------------------------------------------------------------
 
 
 class EligibilityCheck(SQLModel, table=True):

@@ -690,7 +690,7 @@ def test_a_finding_is_plain_data() -> None:
     )
 
 
-# --- coordination of benefits: the 837P guide's balancing (Helper B) -------------------------
+# --- coordination of benefits: the 837P guide's balancing -------------------------------------
 
 FIRST_PAYER = Party(name="First Payer", identifier="FP001")
 
