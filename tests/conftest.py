@@ -36,10 +36,10 @@ POSTGRES_URL = os.environ.get("FRONTDESK_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("FRONTDESK_TEST_REQUIRE_POSTGRES") == "1"
 
 
-# Modules of long end-to-end tests (real processes, browsers, Kivy windows), started first so
-# that xdist's workers share them out early instead of one worker finishing them alone at the
-# end. Their own order is kept, and none of them uses the `database` fixture, so moving them
-# does not make a worker set its databases up twice.
+# Modules of long end-to-end tests (real processes, browsers, Kivy windows) start first, so
+# that they are not left to one worker at the end while the other has finished. None of them
+# uses the `database` fixture, so moving them does not make a worker set its databases up
+# twice.
 LONG_MODULES_FIRST = (
     "tests/kiosk/ui/test_touchscreen.py",
     "tests/kiosk/test_end_to_end.py",

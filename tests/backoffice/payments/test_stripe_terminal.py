@@ -32,6 +32,12 @@ def fake():
         yield running
 
 
+@pytest.fixture(autouse=True)
+def _requests_of_this_test_only(fake) -> None:
+    """The fake lives for the module: each test reads only the requests it made."""
+    fake.requests.clear()
+
+
 @pytest.fixture
 def settings(fake) -> Settings:
     return Settings(

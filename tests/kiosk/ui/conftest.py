@@ -34,6 +34,9 @@ def x_screen(tmp_path_factory) -> str:
     from kiosk.ui.launch import prepare_kivy
 
     prepare_kivy(tmp_path_factory.mktemp("kivy"), fullscreen=False)
+    from kivy.config import Config
+
+    Config.set("graphics", "maxfps", "20")
     yield display
     server.terminate()
     server.wait(timeout=10)
