@@ -16,13 +16,14 @@ from sqlmodel import Session, col, select
 from backoffice.billing.models import (
     Charge,
     ChargeLine,
+    ClaimBatch,
     ClaimRecord,
     EligibilityCheck,
     FeeScheduleEntry,
     Payer,
     Remittance,
 )
-from backoffice.patients.models import InsurancePolicy, Patient
+from backoffice.patients.models import InsurancePolicy
 from backoffice.security.actor import Actor
 from shared.errors import Conflict, NotFound
 
@@ -33,14 +34,13 @@ __all__ = [
     "change_payer",
     "eligibility_history",
     "get_claim",
-    "get_patient",
-    "get_policy",
     "list_charges",
     "list_claims",
     "list_fees",
     "list_payers",
     "list_remittances",
     "read_charge",
+    "read_claim_batch",
 ]
 
 
@@ -107,6 +107,17 @@ def get_claim(session: Session, actor: Actor | None = None, *, claim_id: uuid.UU
     return claim
 
 
+def read_claim_batch(session: Session, actor: Actor, *, batch_id: uuid.UUID) -> tuple[str, str]:
+    """The file name and the 837P a batch carried (patients' names and policies): the read is
+    audited."""
+    batch = session.get(ClaimBatch, batch_id)
+    if batch is None or batch.content is None:
+        raise NotFound("no such claim batch, or its file was not kept")
+    actor.audit(session, "billing.claim_batch.read", resource_type="claim_batch",
+                resource_id=batch.id)  # fmt: skip
+    return batch.file_name, batch.content
+
+
 def list_remittances(session: Session, *, limit: int, offset: int) -> list[Remittance]:
     """Remittances as posted, newest first (no patient data: payer, trace, amount)."""
     return list(
@@ -119,25 +130,18 @@ def list_remittances(session: Session, *, limit: int, offset: int) -> list[Remit
     )
 
 
-def get_policy(session: Session, *, policy_id: uuid.UUID) -> InsurancePolicy:
+def _policy(session: Session, policy_id: uuid.UUID) -> InsurancePolicy:
     policy = session.get(InsurancePolicy, policy_id)
     if policy is None:
         raise NotFound("no such insurance policy")
     return policy
 
 
-def get_patient(session: Session, *, patient_id: uuid.UUID) -> Patient:
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("no such patient")
-    return patient
-
-
 def eligibility_history(
     session: Session, actor: Actor, *, policy_id: uuid.UUID, limit: int = 20
 ) -> list[EligibilityCheck]:
     """The latest checks of a policy, newest first."""
-    policy = get_policy(session, policy_id=policy_id)
+    policy = _policy(session, policy_id)
     actor.audit(session, "billing.eligibility.read", resource_type="patient",
                 resource_id=policy.patient_id)  # fmt: skip
     return list(

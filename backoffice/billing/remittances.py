@@ -75,6 +75,7 @@ __all__ = [
     "resubmit",
 ]
 
+MAX_835_BYTES = 64 * 1024 * 1024  # a large payer's weekly ERA is a few megabytes
 CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
 OPEN_DENIALS = ("open", "appealed")
 LEDGER_KEY_LIMIT = 120  # LedgerEntry.entry_key

@@ -3,10 +3,8 @@ denials, eligibility, A/R, statements and payment plans."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -27,6 +25,7 @@ from backoffice.billing.models import (
     PaymentPlan,
     PaymentPlanInstalment,
 )
+from backoffice.billing.remittances import MAX_835_BYTES
 from backoffice.billing.schemas import (
     AgingPublic,
     AgingRow,
@@ -59,11 +58,12 @@ from backoffice.billing.statements import BUCKETS
 from backoffice.billing.x12.reading import x12_text
 from backoffice.db import SessionDep
 from backoffice.kit.pagination import Page, PageDep
+from backoffice.patients import service as patients_service
 from backoffice.security.actor import Actor
 from backoffice.security.dependencies import require
 from backoffice.security.permissions import Permission
 from backoffice.settings import Settings
-from shared.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.errors import Conflict, FieldError, InvalidInput
 
 billing_router = APIRouter(tags=["billing"])
 
@@ -72,8 +72,12 @@ Writer = Annotated[Actor, Depends(require(Permission.BILLING_WRITE))]
 Capturer = Annotated[Actor, Depends(require(Permission.CHARGES_CAPTURE))]
 EligibilityChecker = Annotated[Actor, Depends(require(Permission.ELIGIBILITY_CHECK))]
 
-MAX_835_BYTES = 64 * 1024 * 1024  # a large payer's weekly ERA is a few megabytes
 X12_MEDIA_TYPES = ("application/edi-x12", "text/plain", "application/octet-stream")
+
+
+def _attachment(content: bytes | str, media_type: str, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=media_type, headers=headers)
 
 
 def _settings(request: Request) -> Settings:
@@ -277,16 +281,8 @@ def submit_claims(session: SessionDep, actor: Writer, settings: SettingsDep) -> 
 @billing_router.get("/billing/claim-batches/{batch_id}/837p", name="claim_batches.file")
 def claim_batch_file(session: SessionDep, actor: Writer, batch_id: uuid.UUID) -> Response:
     """The 837P file a batch carried, as sent, to upload to the clearinghouse."""
-    batch = session.get(ClaimBatch, batch_id)
-    if batch is None or batch.content is None:
-        raise NotFound("no such claim batch")
-    actor.audit(session, "billing.claim_batch.read", resource_type="claim_batch",
-                resource_id=batch.id)  # fmt: skip
-    return Response(
-        batch.content,
-        media_type="application/edi-x12",
-        headers={"Content-Disposition": f'attachment; filename="{batch.file_name}"'},
-    )
+    name, content = records.read_claim_batch(session, actor, batch_id=batch_id)
+    return _attachment(content, "application/edi-x12", name)
 
 
 # --- remittances and denials -------------------------------------------------------------
@@ -479,13 +475,6 @@ def accounts_receivable(
     )
 
 
-STATEMENT_TYPES = {
-    "pdf": "application/pdf",
-    "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
-}
-
-
 @billing_router.get("/patients/{patient_id}/statement", name="statements.read")
 def patient_statement(
     request: Request,
@@ -499,26 +488,15 @@ def patient_statement(
 ) -> Response:
     """The patient's statement: charges, insurance payments and adjustments, the balance and
     its aging, as a PDF to mail or hand over, or as JSON or CSV."""
-    patient = records.get_patient(session, patient_id=patient_id)
-    statement = statements.build_statement(session, mrn=patient.mrn, as_of=as_of or today)
-    actor.audit(session, "billing.statement.read", resource_type="patient",
-                resource_id=patient.id, detail={"format": format})  # fmt: skip
-    name = f"statement-{patient.mrn}-{statement.statement_date:%Y%m%d}.{format}"
-    if format == "json":
-        content: bytes | str = statement.to_json_text()
-    elif format == "csv":
-        content = statement.to_csv()
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            path = statements.render_statement_pdf(
-                statement, Path(folder) / name, practice_name=settings.billing_practice_name
-            )
-            content = path.read_bytes()
-    return Response(
-        content,
-        media_type=STATEMENT_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    found = statements.statement_file(
+        session,
+        actor,
+        patient=patients_service.get_patient(session, patient_id=patient_id),
+        as_of=as_of or today,
+        format=format,
+        practice_name=settings.billing_practice_name,
     )
+    return _attachment(found.content, found.media_type, found.name)
 
 
 def _plan(plan: PaymentPlan, instalments: list[PaymentPlanInstalment]) -> PaymentPlanPublic:
@@ -539,7 +517,7 @@ def create_payment_plan(
 ) -> PaymentPlanPublic:
     """Split what the patient owes (all of it, or `total_cents` of it) into monthly
     instalments; one active plan per patient."""
-    records.get_patient(session, patient_id=patient_id)
+    patients_service.get_patient(session, patient_id=patient_id)
     plan = statements.create_payment_plan(
         session,
         actor,
@@ -560,7 +538,7 @@ def create_payment_plan(
 def list_payment_plans(
     session: SessionDep, actor: Reader, patient_id: uuid.UUID
 ) -> list[PaymentPlanPublic]:
-    records.get_patient(session, patient_id=patient_id)
+    patients_service.get_patient(session, patient_id=patient_id)
     actor.audit(session, "billing.payment_plans.read", resource_type="patient",
                 resource_id=patient_id)  # fmt: skip
     plans = statements.payment_plans_for(session, patient_id=patient_id)

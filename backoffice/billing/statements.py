@@ -12,6 +12,7 @@ import calendar
 import csv
 import io
 import json
+import tempfile
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,7 @@ __all__ = [
     "OpenItem",
     "PlanExists",
     "Statement",
+    "StatementFile",
     "StatementLine",
     "age_open_items",
     "bucket_index",
@@ -54,6 +56,7 @@ __all__ = [
     "payment_plans_for",
     "render_statement_pdf",
     "split_instalments",
+    "statement_file",
 ]
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
@@ -453,6 +456,45 @@ def render_statement_pdf(statement: Statement, path: Path, *, practice_name: str
 
 
 # --- payment plans ----------------------------------------------------------------------------
+
+
+STATEMENT_TYPES = {
+    "pdf": "application/pdf",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class StatementFile:
+    name: str
+    media_type: str
+    content: bytes
+
+
+def statement_file(
+    session: Session,
+    actor: Actor,
+    *,
+    patient: Patient,
+    as_of: date,
+    format: str,
+    practice_name: str,
+) -> StatementFile:
+    """The patient's statement as a file to hand out (pdf, json or csv), its read audited."""
+    statement = build_statement(session, mrn=patient.mrn, as_of=as_of)
+    actor.audit(session, "billing.statement.read", resource_type="patient",
+                resource_id=patient.id, detail={"format": format})  # fmt: skip
+    name = f"statement-{patient.mrn}-{statement.statement_date:%Y%m%d}.{format}"
+    if format == "json":
+        content = statement.to_json_text().encode()
+    elif format == "csv":
+        content = statement.to_csv().encode()
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = render_statement_pdf(statement, Path(folder) / name, practice_name=practice_name)
+            content = path.read_bytes()
+    return StatementFile(name, STATEMENT_TYPES[format], content)
 
 
 def add_months(start: date, months: int) -> date:

@@ -63,7 +63,7 @@ from backoffice.kit.columns import utcnow
 from backoffice.patients.models import Patient
 from backoffice.security.actor import Actor
 from backoffice.security.permissions import Permission
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest
 
 billing_pages = APIRouter(prefix="/staff/billing")
 
@@ -72,7 +72,6 @@ Writer = Annotated[Actor, Depends(page_requires(Permission.BILLING_WRITE))]
 
 LIST_LIMIT = 200  # rows a worklist shows at once: the oldest first, so the queue drains
 CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
-MAX_835_BYTES = 64 * 1024 * 1024  # as the API: a large payer's weekly ERA is a few megabytes
 FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}  # CLM05-3
 T = TypeVar("T")
 
@@ -425,8 +424,8 @@ def era_text(upload: UploadFile | None) -> str:
     """The uploaded 835 as text, or BadRequest saying in a line why it cannot be one."""
     if upload is None or (not upload.filename and not upload.size):
         raise BadRequest("choose the 835 file to post")
-    data = upload.file.read(MAX_835_BYTES + 1)
-    if len(data) > MAX_835_BYTES:
+    data = upload.file.read(remittances.MAX_835_BYTES + 1)
+    if len(data) > remittances.MAX_835_BYTES:
         raise BadRequest("the file is larger than 64 MiB; ask the payer to split it")
     if not data.strip():
         raise BadRequest("the file is empty")
@@ -619,15 +618,11 @@ def batches(request: Request, session: SessionDep, actor: Reader) -> Response:
 @billing_pages.get("/batches/{batch_id}/837p", name="console.billing_batch_file")
 def batch_file(session: SessionDep, actor: Writer, batch_id: uuid.UUID) -> Response:
     """The 837P a batch carried, as sent, to upload to the clearinghouse."""
-    batch = session.get(ClaimBatch, batch_id)
-    if batch is None or batch.content is None:
-        raise NotFound("no such claim batch, or its file was not kept")
-    actor.audit(session, "billing.claim_batch.read", resource_type="claim_batch",
-                resource_id=batch.id)  # fmt: skip
+    name, content = records.read_claim_batch(session, actor, batch_id=batch_id)
     return Response(
-        batch.content,
+        content,
         media_type="application/edi-x12",
-        headers={"Content-Disposition": f'attachment; filename="{batch.file_name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

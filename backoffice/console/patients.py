@@ -9,11 +9,9 @@ meanwhile is shown, never overwritten.
 from __future__ import annotations
 
 import re
-import tempfile
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -75,7 +73,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 STALE_RECORD = "Someone changed this record while you were editing; here is the current record."
 STALE_POLICY = "Someone changed this policy while you were editing; here is the current policy."
 ELIGIBILITY_NOT_SET_UP = "Eligibility checks are not set up for this clinic."
-STATEMENT_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 DEMOGRAPHIC_FIELDS = (
     "first_name",
@@ -715,23 +712,18 @@ def statement(
     as of the clinic's today."""
     settings = request.app.state.settings
     row = patients_service.get_patient(session, patient_id=patient_id)
-    today = utcnow().astimezone(settings.timezone).date()
-    built = statements.build_statement(session, mrn=row.mrn, as_of=today)
-    actor.audit(session, "billing.statement.read", resource_type="patient",
-                resource_id=row.id, detail={"format": format})  # fmt: skip
-    name = f"statement-{row.mrn}-{built.statement_date:%Y%m%d}.{format}"
-    if format == "csv":
-        content: bytes | str = built.to_csv()
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            path = statements.render_statement_pdf(
-                built, Path(folder) / name, practice_name=settings.billing_practice_name
-            )
-            content = path.read_bytes()
+    found = statements.statement_file(
+        session,
+        actor,
+        patient=row,
+        as_of=utcnow().astimezone(settings.timezone).date(),
+        format=format,
+        practice_name=settings.billing_practice_name,
+    )
     return Response(
-        content,
-        media_type=STATEMENT_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        found.content,
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.name}"'},
     )
 
 

@@ -26,7 +26,6 @@ from backoffice.billing.models import (
 )
 from backoffice.billing.reference import explain_carc
 from backoffice.billing.x12.validate import validate_x12
-from backoffice.console import billing as billing_pages_module
 from backoffice.console.billing import fix_place
 from backoffice.patients.models import Patient
 from shared.enums import Role
@@ -648,7 +647,7 @@ def test_a_file_that_cannot_be_an_era_is_refused(app, session, content, name, me
 
 
 def test_a_file_over_64_mib_is_refused(app, session, monkeypatch):
-    monkeypatch.setattr(billing_pages_module, "MAX_835_BYTES", 1024)
+    monkeypatch.setattr(remittances, "MAX_835_BYTES", 1024)
     console = console_as(app, session, Role.BILLING)
     response = upload_era(console, b"ISA" + b"*" * 1024)
     assert response.status_code == 400
